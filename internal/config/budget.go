@@ -1,0 +1,104 @@
+package config
+
+import (
+	"math"
+	"time"
+)
+
+// AWS limits the derived budgets are checked against.
+const (
+	ExpressMaxDuration    = 300 * time.Second // Express workflow maximum duration
+	LambdaMaxTimeout      = 900 * time.Second
+	SQSMaxVisibility      = 12 * time.Hour
+	StartSyncInputMax     = 256 * 1024 // StartSyncExecution input, bytes
+	SQSMaxMessageBytes    = 256 * 1024
+	NotifyTimeout         = 30 * time.Second // notify Lambda timeout
+	deliverOverhead       = 5 * time.Second  // deliver Lambda beyond the HTTP attempt (cold start, secrets)
+	taskOverhead          = 2 * time.Second  // Task TimeoutSeconds beyond the deliver Lambda
+	forwardMargin         = 30 * time.Second // forward Lambda beyond its executions
+	visibilityPerLambda   = 6                // AWS: visibility timeout ≥ 6 × function timeout
+	sdkTimeoutBeyondWorst = 10 * time.Second
+)
+
+// Budget is the derived time budget of a configuration: every timeout that
+// generate writes comes from here, so the ASL, Terraform, the forwarder and the
+// local twin agree.
+type Budget struct {
+	// Routes holds each route's budget, in config order.
+	Routes []RouteBudget
+	// WorstExecution is the longest any route's execution can take.
+	WorstExecution time.Duration
+	// ForwardTimeout is the forward Lambda's timeout: room for a batch's
+	// executions of one message group run back to back, capped at Lambda's 900 s.
+	ForwardTimeout time.Duration
+	// SDKTimeout is the forward Lambda's HTTP client timeout for StartSyncExecution.
+	SDKTimeout time.Duration
+	// VisibilityTimeout is the queue's visibility timeout.
+	VisibilityTimeout time.Duration
+}
+
+// RouteBudget is one route's execution budget.
+type RouteBudget struct {
+	Route string
+	// DeliverTimeout is the deliver Lambda's timeout: one HTTP attempt plus overhead.
+	DeliverTimeout time.Duration
+	// TaskTimeout is the Deliver state's TimeoutSeconds.
+	TaskTimeout time.Duration
+	// Backoff is the sum of the capped waits between attempts (full jitter only shortens them).
+	Backoff time.Duration
+	// WorstExecution is attempts × TaskTimeout + Backoff + notify.
+	WorstExecution time.Duration
+}
+
+// DeliverTimeout is the deliver Lambda's timeout for an attempt timeout.
+func DeliverTimeout(attempt time.Duration) time.Duration {
+	return ceilSecond(attempt) + deliverOverhead
+}
+
+// TaskTimeout is the Deliver state's TimeoutSeconds for an attempt timeout.
+func TaskTimeout(attempt time.Duration) time.Duration {
+	return DeliverTimeout(attempt) + taskOverhead
+}
+
+// NotifyTaskTimeout is the Notify state's TimeoutSeconds.
+func NotifyTaskTimeout() time.Duration { return NotifyTimeout + taskOverhead }
+
+// RetryWait is the longest wait before retry number n (1-based: the wait
+// between attempt n and attempt n+1), as Step Functions computes it:
+// Interval × BackoffRate^(n-1), capped at MaxDelay.
+func (r Retry) RetryWait(n int) time.Duration {
+	w := float64(r.Interval) * math.Pow(r.BackoffRate, float64(n-1))
+	if r.MaxDelay > 0 && w > float64(r.MaxDelay) {
+		return r.MaxDelay
+	}
+	return time.Duration(w)
+}
+
+// ComputeBudget derives the budget of a configuration.
+func ComputeBudget(c *Config) Budget {
+	var b Budget
+	for _, r := range c.Routes {
+		rb := RouteBudget{
+			Route:          r.Name,
+			DeliverTimeout: DeliverTimeout(r.Timeout),
+			TaskTimeout:    TaskTimeout(r.Timeout),
+		}
+		for n := 1; n < r.Retry.MaxAttempts; n++ {
+			rb.Backoff += r.Retry.RetryWait(n)
+		}
+		rb.WorstExecution = time.Duration(r.Retry.MaxAttempts)*rb.TaskTimeout + rb.Backoff
+		if r.Notify.When != NotifyNever {
+			rb.WorstExecution += NotifyTaskTimeout()
+		}
+		b.WorstExecution = max(b.WorstExecution, rb.WorstExecution)
+		b.Routes = append(b.Routes, rb)
+	}
+	b.ForwardTimeout = min(LambdaMaxTimeout, ceilSecond(time.Duration(max(c.Queue.BatchSize, 1))*b.WorstExecution+forwardMargin))
+	b.SDKTimeout = b.WorstExecution + sdkTimeoutBeyondWorst
+	b.VisibilityTimeout = visibilityPerLambda * b.ForwardTimeout
+	return b
+}
+
+func ceilSecond(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
+}

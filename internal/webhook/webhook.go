@@ -1,0 +1,116 @@
+// Package webhook is the wire contract between the pipeline's parts: the SQS
+// message attributes ingress writes, the execution input the forwarder builds,
+// the error names the workflow matches, and the headers a target receives.
+//
+// Every part (API Gateway mapping, forward, deliver, notify, the ASL, the local
+// twin, redrive) takes these names from here, so they cannot drift apart.
+package webhook
+
+import (
+	"encoding/base64"
+	"fmt"
+	"unicode/utf8"
+)
+
+// SQS message attribute names written by ingress.
+const (
+	// AttrWebhookID carries the webhook id assigned at ingress (the API Gateway
+	// request id); it survives retries, DLQ moves and redrives.
+	AttrWebhookID = "webhook-id"
+	// AttrRoute names the route the webhook came in on.
+	AttrRoute = "webhook-route"
+	// AttrReceivedAt is the ingress time, RFC 3339 / epoch millis on AWS.
+	AttrReceivedAt = "webhook-received-at"
+	// AttrHeaderPrefix prefixes each carried request header: "h-X-Event-Type".
+	AttrHeaderPrefix = "h-"
+	// AttrRedriveCount counts redrives from the DLQ (set by cmd/redrive).
+	AttrRedriveCount = "webhook-redrive-count"
+	// AttrBodyEncoding is "base64" when the SQS body is the base64 of the raw
+	// request body (SQS bodies must be text; a non-UTF-8 body travels this way).
+	// Absent means the SQS body is the request body itself.
+	AttrBodyEncoding = "webhook-body-encoding"
+)
+
+// Error names the deliver function raises and the workflow matches. Lambda
+// reports a Go error's type name as errorType; the deliver core returns errors
+// whose type names are exactly these.
+const (
+	// ErrRetryable: 5xx, 408, 429, timeouts, connection errors.
+	ErrRetryable = "Webhook.Retryable"
+	// ErrPermanent: other 4xx, an invalid target, an invalid inbound signature.
+	ErrPermanent = "Webhook.Permanent"
+)
+
+// LambdaServiceErrors are the Lambda service errors the Deliver task retries
+// (AWS's recommended list for lambda:invoke tasks).
+var LambdaServiceErrors = []string{
+	"Lambda.ClientExecutionTimeoutException",
+	"Lambda.ServiceException",
+	"Lambda.AWSLambdaException",
+	"Lambda.SdkClientException",
+	"Lambda.TooManyRequestsException",
+}
+
+// Headers a target receives on every delivery.
+const (
+	// HeaderWebhookID is the stable id, the same on every retry and redrive, for
+	// the target's deduplication (Standard Webhooks "webhook-id").
+	HeaderWebhookID = "Webhook-Id"
+	// HeaderIdempotencyKey carries the same id under the IETF draft name.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderTimestamp and HeaderSignature are set when outbound signing is on
+	// (Standard Webhooks: "v1,<base64 hmac-sha256(id.timestamp.body)>").
+	HeaderTimestamp = "Webhook-Timestamp"
+	HeaderSignature = "Webhook-Signature"
+)
+
+// Body encodings of the envelope.
+const (
+	EncodingUTF8   = "utf8"
+	EncodingBase64 = "base64"
+)
+
+// Envelope is the execution input of a route's workflow: one SQS message and
+// what the forwarder knows about its delivery.
+type Envelope struct {
+	WebhookID       string `json:"webhookId"`
+	Route           string `json:"route"`
+	Group           string `json:"group"`
+	MessageID       string `json:"messageId"`
+	SequenceNumber  string `json:"sequenceNumber,omitempty"`
+	ReceiveCount    int    `json:"receiveCount"`
+	MaxReceiveCount int    `json:"maxReceiveCount"`
+	// FinalAttempt is true on the last receive before SQS moves the message to
+	// the DLQ: the workflow notifies on this one.
+	FinalAttempt bool              `json:"finalAttempt"`
+	ReceivedAt   string            `json:"receivedAt,omitempty"`
+	Headers      map[string]string `json:"headers"`
+	Body         string            `json:"body"`
+	BodyEncoding string            `json:"bodyEncoding"`
+}
+
+// EncodeBody stores raw bytes in the envelope: as text when they are valid
+// UTF-8 (JSON can carry them unchanged), base64 otherwise.
+func (e *Envelope) EncodeBody(raw []byte) {
+	if utf8.Valid(raw) {
+		e.Body, e.BodyEncoding = string(raw), EncodingUTF8
+		return
+	}
+	e.Body, e.BodyEncoding = base64.StdEncoding.EncodeToString(raw), EncodingBase64
+}
+
+// RawBody returns the exact bytes that came in at ingress.
+func (e *Envelope) RawBody() ([]byte, error) {
+	switch e.BodyEncoding {
+	case EncodingUTF8, "":
+		return []byte(e.Body), nil
+	case EncodingBase64:
+		b, err := base64.StdEncoding.DecodeString(e.Body)
+		if err != nil {
+			return nil, fmt.Errorf("envelope body: %w", err)
+		}
+		return b, nil
+	default:
+		return nil, fmt.Errorf("envelope body: unknown encoding %q", e.BodyEncoding)
+	}
+}

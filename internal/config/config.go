@@ -47,6 +47,9 @@ type Target struct {
 	// Headers are static headers added to every delivery. Values are plain
 	// strings; secrets never go here (use Signing).
 	Headers map[string]string
+	// SecretHeaders are headers whose values are secrets (an Authorization
+	// token, say), read from SSM or Secrets Manager at run time.
+	SecretHeaders map[string]SecretRef
 	// Signing, when set, signs every delivery (Standard Webhooks HMAC-SHA256)
 	// with the secret it references.
 	Signing *SecretRef

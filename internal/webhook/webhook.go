@@ -114,3 +114,50 @@ func (e *Envelope) RawBody() ([]byte, error) {
 		return nil, fmt.Errorf("envelope body: unknown encoding %q", e.BodyEncoding)
 	}
 }
+
+// DeliverRequest is the deliver function's input, built by the workflow's
+// Deliver state: the execution input plus the state's retry count
+// ($$.State.RetryCount), so the attempt number is known.
+type DeliverRequest struct {
+	Webhook    Envelope `json:"webhook"`
+	RetryCount int      `json:"retryCount"`
+}
+
+// Attempt is the 1-based number of this delivery attempt within the execution.
+func (r DeliverRequest) Attempt() int { return r.RetryCount + 1 }
+
+// DeliverResult is what a successful attempt returns, for the execution history.
+type DeliverResult struct {
+	Status    int    `json:"status"`
+	Attempt   int    `json:"attempt"`
+	LatencyMS int64  `json:"latencyMs"`
+	Excerpt   string `json:"bodyExcerpt,omitempty"`
+}
+
+// CaughtError is a Catch result: the error name and cause Step Functions recorded.
+type CaughtError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// NotifyRequest is the notify function's input, built by the workflow's Notify
+// state from the execution input, the caught error and the context object.
+type NotifyRequest struct {
+	Webhook      Envelope    `json:"webhook"`
+	Error        CaughtError `json:"error"`
+	ExecutionID  string      `json:"executionId"`
+	StateMachine string      `json:"stateMachine"`
+	StartTime    string      `json:"startTime,omitempty"`
+}
+
+// Environment variables the Lambdas read (set by the Terraform module). The
+// route configuration itself is routes.yaml, bundled in each zip.
+const (
+	// EnvConfig overrides the path of routes.yaml (default: $LAMBDA_TASK_ROOT/routes.yaml).
+	EnvConfig = "WEBHOOKQ_CONFIG"
+	// EnvStateMachineARNPrefix is "arn:aws:states:<region>:<account>:stateMachine:<service>-";
+	// the forwarder appends the route name.
+	EnvStateMachineARNPrefix = "WEBHOOKQ_STATE_MACHINE_ARN_PREFIX"
+	// EnvQueueURL is the source queue's URL (for ChangeMessageVisibility).
+	EnvQueueURL = "WEBHOOKQ_QUEUE_URL"
+)

@@ -29,6 +29,11 @@ const (
 	// request body (SQS bodies must be text; a non-UTF-8 body travels this way).
 	// Absent means the SQS body is the request body itself.
 	AttrBodyEncoding = "webhook-body-encoding"
+	// AttrError, AttrCause and AttrFailedAt record why and when a message was
+	// parked in the DLQ, when the forwarder parks it (cmd/redrive lists them).
+	AttrError    = "webhook-error"
+	AttrCause    = "webhook-cause"
+	AttrFailedAt = "webhook-failed-at"
 )
 
 // Error names the deliver function raises and the workflow matches. Lambda

@@ -29,12 +29,29 @@ const (
 	// request body (SQS bodies must be text; a non-UTF-8 body travels this way).
 	// Absent means the SQS body is the request body itself.
 	AttrBodyEncoding = "webhook-body-encoding"
-	// AttrError, AttrCause and AttrFailedAt record why and when a message was
-	// parked in the DLQ, when the forwarder parks it (cmd/redrive lists them).
-	AttrError    = "webhook-error"
-	AttrCause    = "webhook-cause"
-	AttrFailedAt = "webhook-failed-at"
+	// AttrFailure is a Failure as JSON: why and when a message was parked in
+	// the DLQ (cmd/redrive lists it). One attribute, because SQS allows ten per
+	// message and carried headers need the rest.
+	AttrFailure = "webhook-failure"
 )
+
+// ReservedAttributes is how many of SQS's ten message attributes webhookq
+// itself may use (id, route, received-at, body-encoding, redrive-count,
+// failure); a route carries at most MaxMessageAttributes-ReservedAttributes headers.
+const (
+	MaxMessageAttributes = 10
+	ReservedAttributes   = 6
+)
+
+// Failure records a parked message's last failure (the AttrFailure attribute).
+type Failure struct {
+	Error          string `json:"error"`
+	Cause          string `json:"cause,omitempty"`
+	FirstAttemptAt string `json:"firstAttemptAt,omitempty"` // RFC 3339
+	FailedAt       string `json:"failedAt"`                 // RFC 3339
+	ReceiveCount   int    `json:"receiveCount"`
+	ExecutionARN   string `json:"executionArn,omitempty"`
+}
 
 // Error names the deliver function raises and the workflow matches. Lambda
 // reports a Go error's type name as errorType; the deliver core returns errors

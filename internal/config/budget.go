@@ -44,9 +44,11 @@ type RouteBudget struct {
 	DeliverTimeout time.Duration
 	// TaskTimeout is the Deliver state's TimeoutSeconds.
 	TaskTimeout time.Duration
-	// Backoff is the sum of the capped waits between attempts (full jitter only shortens them).
+	// Backoff is the sum of the capped waits between attempts, Lambda service
+	// retries included (full jitter only shortens them).
 	Backoff time.Duration
-	// WorstExecution is attempts × TaskTimeout + Backoff + notify.
+	// WorstExecution is (attempts + Lambda service retries) × TaskTimeout +
+	// their backoff + notify (with its own Lambda service retries).
 	WorstExecution time.Duration
 }
 
@@ -59,6 +61,13 @@ func DeliverTimeout(attempt time.Duration) time.Duration {
 func TaskTimeout(attempt time.Duration) time.Duration {
 	return DeliverTimeout(attempt) + taskOverhead
 }
+
+// LambdaServiceRetry is the fixed retry of Lambda service errors
+// (webhook.LambdaServiceErrors: throttling, service faults) on the Deliver and
+// Notify tasks, a retrier of its own beside the configured retry of delivery
+// outcomes: one more invocation after a short jittered wait; SQS redelivery is
+// the retry beyond it. MaxAttempts counts the first invocation, as in Retry.
+var LambdaServiceRetry = Retry{MaxAttempts: 2, Interval: time.Second, BackoffRate: 2, Jitter: JitterFull}
 
 // NotifyTaskTimeout is the Notify state's TimeoutSeconds.
 func NotifyTaskTimeout() time.Duration { return NotifyTimeout + taskOverhead }
@@ -74,6 +83,15 @@ func (r Retry) RetryWait(n int) time.Duration {
 	return time.Duration(w)
 }
 
+// Backoff is the sum of the longest waits between all attempts.
+func (r Retry) Backoff() time.Duration {
+	var total time.Duration
+	for n := 1; n < r.MaxAttempts; n++ {
+		total += r.RetryWait(n)
+	}
+	return total
+}
+
 // ComputeBudget derives the budget of a configuration.
 func ComputeBudget(c *Config) Budget {
 	var b Budget
@@ -83,12 +101,13 @@ func ComputeBudget(c *Config) Budget {
 			DeliverTimeout: DeliverTimeout(r.Timeout),
 			TaskTimeout:    TaskTimeout(r.Timeout),
 		}
-		for n := 1; n < r.Retry.MaxAttempts; n++ {
-			rb.Backoff += r.Retry.RetryWait(n)
-		}
-		rb.WorstExecution = time.Duration(r.Retry.MaxAttempts)*rb.TaskTimeout + rb.Backoff
+		rb.Backoff = r.Retry.Backoff() + LambdaServiceRetry.Backoff()
+		// Each Lambda service retry is a further invocation that may run to the
+		// task timeout; its retrier counts apart from the configured one.
+		serviceRetries := time.Duration(LambdaServiceRetry.MaxAttempts - 1)
+		rb.WorstExecution = time.Duration(r.Retry.MaxAttempts)*rb.TaskTimeout + serviceRetries*rb.TaskTimeout + rb.Backoff
 		if r.Notify.When != NotifyNever {
-			rb.WorstExecution += NotifyTaskTimeout()
+			rb.WorstExecution += (1+serviceRetries)*NotifyTaskTimeout() + LambdaServiceRetry.Backoff()
 		}
 		b.WorstExecution = max(b.WorstExecution, rb.WorstExecution)
 		b.Routes = append(b.Routes, rb)

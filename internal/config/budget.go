@@ -96,19 +96,7 @@ func (r Retry) Backoff() time.Duration {
 func ComputeBudget(c *Config) Budget {
 	var b Budget
 	for _, r := range c.Routes {
-		rb := RouteBudget{
-			Route:          r.Name,
-			DeliverTimeout: DeliverTimeout(r.Timeout),
-			TaskTimeout:    TaskTimeout(r.Timeout),
-		}
-		rb.Backoff = r.Retry.Backoff() + LambdaServiceRetry.Backoff()
-		// Each Lambda service retry is a further invocation that may run to the
-		// task timeout; its retrier counts apart from the configured one.
-		serviceRetries := time.Duration(LambdaServiceRetry.MaxAttempts - 1)
-		rb.WorstExecution = time.Duration(r.Retry.MaxAttempts)*rb.TaskTimeout + serviceRetries*rb.TaskTimeout + rb.Backoff
-		if r.Notify.When != NotifyNever {
-			rb.WorstExecution += (1+serviceRetries)*NotifyTaskTimeout() + LambdaServiceRetry.Backoff()
-		}
+		rb := ComputeRouteBudget(r)
 		b.WorstExecution = max(b.WorstExecution, rb.WorstExecution)
 		b.Routes = append(b.Routes, rb)
 	}
@@ -116,6 +104,24 @@ func ComputeBudget(c *Config) Budget {
 	b.SDKTimeout = b.WorstExecution + sdkTimeoutBeyondWorst
 	b.VisibilityTimeout = visibilityPerLambda * b.ForwardTimeout
 	return b
+}
+
+// ComputeRouteBudget derives one route's execution budget.
+func ComputeRouteBudget(r Route) RouteBudget {
+	rb := RouteBudget{
+		Route:          r.Name,
+		DeliverTimeout: DeliverTimeout(r.Timeout),
+		TaskTimeout:    TaskTimeout(r.Timeout),
+	}
+	rb.Backoff = r.Retry.Backoff() + LambdaServiceRetry.Backoff()
+	// Each Lambda service retry is a further invocation that may run to the
+	// task timeout; its retrier counts apart from the configured one.
+	serviceRetries := time.Duration(LambdaServiceRetry.MaxAttempts - 1)
+	rb.WorstExecution = time.Duration(r.Retry.MaxAttempts)*rb.TaskTimeout + serviceRetries*rb.TaskTimeout + rb.Backoff
+	if r.Notify.When != NotifyNever {
+		rb.WorstExecution += (1+serviceRetries)*NotifyTaskTimeout() + LambdaServiceRetry.Backoff()
+	}
+	return rb
 }
 
 func ceilSecond(d time.Duration) time.Duration {

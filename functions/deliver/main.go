@@ -1,0 +1,44 @@
+// Command deliver is the deliver Lambda (provided.al2023 bootstrap): one HTTP
+// delivery attempt per invocation, invoked by a route's workflow. The work is
+// in internal/delivery; this wires the configuration and the AWS clients.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/delivery"
+	"github.com/webhookq/webhookq/internal/secret"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	cfg, err := config.Load(configPath())
+	if err != nil {
+		slog.Error("load config", "error", err.Error())
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		slog.Error("load AWS config", "error", err.Error())
+		os.Exit(1)
+	}
+	secrets := &secret.Resolver{SSM: ssm.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)}
+	lambda.Start(delivery.New(cfg, secrets).Handle)
+}
+
+// configPath is routes.yaml: $WEBHOOKQ_CONFIG, else bundled next to the bootstrap.
+func configPath() string {
+	if p := os.Getenv(webhook.EnvConfig); p != "" {
+		return p
+	}
+	return filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "routes.yaml")
+}

@@ -1,0 +1,251 @@
+// Package signature verifies the signatures webhook providers put on inbound
+// requests (GitHub, Stripe, Slack, a generic HMAC header) and signs outbound
+// deliveries the Standard Webhooks way.
+//
+// Every comparison is constant-time, every timestamped scheme checks its age
+// against a tolerance with an injected clock, and malformed input is an error,
+// never a panic. Error messages name headers and what is wrong, never a
+// secret or an expected signature.
+package signature
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/webhookq/webhookq/internal/config"
+)
+
+// Header names of the inbound schemes.
+const (
+	HeaderGitHub         = "X-Hub-Signature-256"
+	HeaderStripe         = "Stripe-Signature"
+	HeaderSlack          = "X-Slack-Signature"
+	HeaderSlackTimestamp = "X-Slack-Request-Timestamp"
+)
+
+// DefaultTolerance bounds a timestamped signature's age when the route sets
+// none (Stripe's and Slack's documented default).
+const DefaultTolerance = 5 * time.Minute
+
+// Inbound verifies one route's inbound signatures.
+type Inbound struct {
+	Scheme config.VerifyScheme
+	Secret []byte
+	// Header is the signature header of config.VerifyHMAC.
+	Header string
+	// Tolerance bounds the age (and future skew) of stripe and slack timestamps.
+	Tolerance time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Headers returns the request headers the scheme reads; they must be among
+// the route's carried headers, or verification cannot see them.
+func Headers(v config.Verify) []string {
+	switch v.Scheme {
+	case config.VerifyGitHub:
+		return []string{HeaderGitHub}
+	case config.VerifyStripe:
+		return []string{HeaderStripe}
+	case config.VerifySlack:
+		return []string{HeaderSlack, HeaderSlackTimestamp}
+	case config.VerifyHMAC:
+		return []string{v.Header}
+	}
+	return nil
+}
+
+// Verify checks body against the signature in headers. headers maps header
+// names to values; names match case-insensitively.
+func (v Inbound) Verify(headers map[string]string, body []byte) error {
+	if len(v.Secret) == 0 {
+		return errors.New("verification secret is empty")
+	}
+	switch v.Scheme {
+	case config.VerifyGitHub:
+		sig, err := header(headers, HeaderGitHub)
+		if err != nil {
+			return err
+		}
+		return verifyHexHMAC(v.Secret, HeaderGitHub, sig, "sha256=", true, body)
+	case config.VerifyHMAC:
+		if v.Header == "" {
+			return errors.New("hmac verification has no header configured")
+		}
+		sig, err := header(headers, v.Header)
+		if err != nil {
+			return err
+		}
+		return verifyHexHMAC(v.Secret, v.Header, sig, "sha256=", false, body)
+	case config.VerifyStripe:
+		sig, err := header(headers, HeaderStripe)
+		if err != nil {
+			return err
+		}
+		return v.verifyStripe(sig, body)
+	case config.VerifySlack:
+		sig, err := header(headers, HeaderSlack)
+		if err != nil {
+			return err
+		}
+		ts, err := header(headers, HeaderSlackTimestamp)
+		if err != nil {
+			return err
+		}
+		return v.verifySlack(sig, ts, body)
+	}
+	return fmt.Errorf("unknown verification scheme %q", v.Scheme)
+}
+
+// header finds a header case-insensitively; a missing or empty one is an error.
+func header(headers map[string]string, name string) (string, error) {
+	v, ok := headers[name]
+	if !ok {
+		for k, val := range headers {
+			if strings.EqualFold(k, name) {
+				v, ok = val, true
+				break
+			}
+		}
+	}
+	if !ok || v == "" {
+		return "", fmt.Errorf("%s header is missing", name)
+	}
+	return v, nil
+}
+
+// verifyHexHMAC checks "hex(hmac-sha256(body))", with prefix required or optional.
+func verifyHexHMAC(secret []byte, name, value, prefix string, prefixRequired bool, body []byte) error {
+	rest, had := strings.CutPrefix(value, prefix)
+	if prefixRequired && !had {
+		return fmt.Errorf("%s does not start with %q", name, prefix)
+	}
+	got, err := hex.DecodeString(rest)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%s is not a hex SHA-256 HMAC", name)
+	}
+	if !hmac.Equal(got, mac(secret, body)) {
+		return fmt.Errorf("%s does not match the body", name)
+	}
+	return nil
+}
+
+// verifyStripe checks "t=<unix>,v1=<hex>[,v1=…]" over "t.body"; any v1 may match.
+func (v Inbound) verifyStripe(value string, body []byte) error {
+	var ts string
+	var sigs [][]byte
+	for _, part := range strings.Split(value, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "t":
+			ts = val
+		case "v1":
+			if b, err := hex.DecodeString(val); err == nil && len(b) == sha256.Size {
+				sigs = append(sigs, b)
+			}
+		}
+	}
+	if ts == "" {
+		return fmt.Errorf("%s has no timestamp (t=)", HeaderStripe)
+	}
+	if len(sigs) == 0 {
+		return fmt.Errorf("%s has no hex v1 signature", HeaderStripe)
+	}
+	if err := v.checkAge(HeaderStripe, ts); err != nil {
+		return err
+	}
+	want := mac(v.Secret, []byte(ts), []byte("."), body)
+	for _, s := range sigs {
+		if hmac.Equal(s, want) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: no v1 signature matches the body", HeaderStripe)
+}
+
+// verifySlack checks "v0=<hex>" over "v0:<timestamp>:body".
+func (v Inbound) verifySlack(sig, ts string, body []byte) error {
+	if err := v.checkAge(HeaderSlackTimestamp, ts); err != nil {
+		return err
+	}
+	rest, ok := strings.CutPrefix(sig, "v0=")
+	if !ok {
+		return fmt.Errorf("%s does not start with \"v0=\"", HeaderSlack)
+	}
+	got, err := hex.DecodeString(rest)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%s is not a hex SHA-256 HMAC", HeaderSlack)
+	}
+	if !hmac.Equal(got, mac(v.Secret, []byte("v0:"+ts+":"), body)) {
+		return fmt.Errorf("%s does not match the body", HeaderSlack)
+	}
+	return nil
+}
+
+// checkAge rejects a unix-seconds timestamp farther than the tolerance from now,
+// in either direction (a replay, or a clock far ahead).
+func (v Inbound) checkAge(name, ts string) error {
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s timestamp %q is not unix seconds", name, truncate(ts, 32))
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	tol := v.Tolerance
+	if tol <= 0 {
+		tol = DefaultTolerance
+	}
+	age := now().Unix() - sec
+	if age > int64(tol/time.Second) || -age > int64(tol/time.Second) {
+		return fmt.Errorf("%s timestamp is %ds away from now, beyond the %s tolerance", name, age, tol)
+	}
+	return nil
+}
+
+func mac(secret []byte, parts ...[]byte) []byte {
+	h := hmac.New(sha256.New, secret)
+	for _, p := range parts {
+		h.Write(p)
+	}
+	return h.Sum(nil)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// SecretPrefix marks a Standard Webhooks secret: "whsec_" + base64 of the key.
+const SecretPrefix = "whsec_"
+
+// SigningKey decodes a Standard Webhooks secret: base64, optionally prefixed
+// with "whsec_" (the spec's libraries accept both forms).
+func SigningKey(secret string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(strings.TrimSpace(secret), SecretPrefix))
+	if err != nil || len(key) == 0 {
+		return nil, errors.New("signing secret is not a Standard Webhooks secret (whsec_<base64>)")
+	}
+	return key, nil
+}
+
+// Sign returns the Standard Webhooks signature header value of a message:
+// "v1," + base64(hmac-sha256(key, id "." timestamp "." body)).
+func Sign(key []byte, id string, timestamp time.Time, body []byte) string {
+	ts := strconv.FormatInt(timestamp.Unix(), 10)
+	sum := mac(key, []byte(id+"."+ts+"."), body)
+	return "v1," + base64.StdEncoding.EncodeToString(sum)
+}

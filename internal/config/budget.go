@@ -7,10 +7,18 @@ import (
 
 // AWS limits the derived budgets are checked against.
 const (
-	ExpressMaxDuration    = 300 * time.Second // Express workflow maximum duration
-	LambdaMaxTimeout      = 900 * time.Second
-	SQSMaxVisibility      = 12 * time.Hour
-	StartSyncInputMax     = 256 * 1024 // StartSyncExecution input, bytes
+	ExpressMaxDuration = 300 * time.Second // Express workflow maximum duration
+	LambdaMaxTimeout   = 900 * time.Second
+	SQSMaxVisibility   = 12 * time.Hour
+	StartSyncInputMax  = 256 * 1024 // StartSyncExecution input, bytes
+	// EnvelopeAllowance is the room kept for the envelope around the body:
+	// API Gateway caps request headers at 10 KiB, and the carried ones plus ids,
+	// route, group and JSON punctuation fit in 16 KiB.
+	EnvelopeAllowance = 16 * 1024
+	// MaxBodyBytes is the largest body whose envelope always fits the
+	// StartSyncExecution input: base64 (for a non-UTF-8 body) makes 3 bytes 4,
+	// so (262144 − 16384) / 4 × 3 = 184320 bytes (180 KiB).
+	MaxBodyBytes          = (StartSyncInputMax - EnvelopeAllowance) / 4 * 3
 	SQSMaxMessageBytes    = 256 * 1024
 	NotifyTimeout         = 30 * time.Second // notify Lambda timeout
 	deliverOverhead       = 5 * time.Second  // deliver Lambda beyond the HTTP attempt (cold start, secrets)
@@ -74,20 +82,31 @@ func NotifyTaskTimeout() time.Duration { return NotifyTimeout + taskOverhead }
 
 // RetryWait is the longest wait before retry number n (1-based: the wait
 // between attempt n and attempt n+1), as Step Functions computes it:
-// Interval × BackoffRate^(n-1), capped at MaxDelay.
+// Interval × BackoffRate^(n-1), capped at MaxDelay. A wait too long for a
+// Duration saturates at the largest one instead of wrapping around.
 func (r Retry) RetryWait(n int) time.Duration {
 	w := float64(r.Interval) * math.Pow(r.BackoffRate, float64(n-1))
 	if r.MaxDelay > 0 && w > float64(r.MaxDelay) {
 		return r.MaxDelay
 	}
+	if w >= math.MaxInt64 {
+		return math.MaxInt64
+	}
 	return time.Duration(w)
 }
 
-// Backoff is the sum of the longest waits between all attempts.
+// Backoff is the sum of the longest waits between MaxAttempts attempts.
+// Waits never shrink, so once one wait equals the next (the cap is reached, or
+// BackoffRate is 1) the rest are summed in one step: huge MaxAttempts cost
+// nothing, and the sum saturates rather than overflows.
 func (r Retry) Backoff() time.Duration {
 	var total time.Duration
 	for n := 1; n < r.MaxAttempts; n++ {
-		total += r.RetryWait(n)
+		w := r.RetryWait(n)
+		if w == r.RetryWait(n+1) {
+			return addSat(total, mulSat(w, r.MaxAttempts-n))
+		}
+		total = addSat(total, w)
 	}
 	return total
 }
@@ -100,8 +119,8 @@ func ComputeBudget(c *Config) Budget {
 		b.WorstExecution = max(b.WorstExecution, rb.WorstExecution)
 		b.Routes = append(b.Routes, rb)
 	}
-	b.ForwardTimeout = min(LambdaMaxTimeout, ceilSecond(time.Duration(max(c.Queue.BatchSize, 1))*b.WorstExecution+forwardMargin))
-	b.SDKTimeout = b.WorstExecution + sdkTimeoutBeyondWorst
+	b.ForwardTimeout = min(LambdaMaxTimeout, ceilSecond(addSat(mulSat(b.WorstExecution, max(c.Queue.BatchSize, 1)), forwardMargin)))
+	b.SDKTimeout = addSat(b.WorstExecution, sdkTimeoutBeyondWorst)
 	b.VisibilityTimeout = visibilityPerLambda * b.ForwardTimeout
 	return b
 }
@@ -113,17 +132,39 @@ func ComputeRouteBudget(r Route) RouteBudget {
 		DeliverTimeout: DeliverTimeout(r.Timeout),
 		TaskTimeout:    TaskTimeout(r.Timeout),
 	}
-	rb.Backoff = r.Retry.Backoff() + LambdaServiceRetry.Backoff()
+	rb.Backoff = addSat(r.Retry.Backoff(), LambdaServiceRetry.Backoff())
 	// Each Lambda service retry is a further invocation that may run to the
 	// task timeout; its retrier counts apart from the configured one.
-	serviceRetries := time.Duration(LambdaServiceRetry.MaxAttempts - 1)
-	rb.WorstExecution = time.Duration(r.Retry.MaxAttempts)*rb.TaskTimeout + serviceRetries*rb.TaskTimeout + rb.Backoff
+	serviceRetries := LambdaServiceRetry.MaxAttempts - 1
+	rb.WorstExecution = addSat(mulSat(rb.TaskTimeout, r.Retry.MaxAttempts), addSat(mulSat(rb.TaskTimeout, serviceRetries), rb.Backoff))
 	if r.Notify.When != NotifyNever {
-		rb.WorstExecution += (1+serviceRetries)*NotifyTaskTimeout() + LambdaServiceRetry.Backoff()
+		rb.WorstExecution = addSat(rb.WorstExecution, addSat(mulSat(NotifyTaskTimeout(), 1+serviceRetries), LambdaServiceRetry.Backoff()))
 	}
 	return rb
 }
 
 func ceilSecond(d time.Duration) time.Duration {
+	if d > math.MaxInt64-time.Second {
+		return d
+	}
 	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// addSat and mulSat saturate at the largest Duration: budgets of absurd
+// configs must compare as too long, not wrap around to negative.
+func addSat(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func mulSat(d time.Duration, n int) time.Duration {
+	if n <= 0 || d <= 0 {
+		return 0
+	}
+	if d > math.MaxInt64/time.Duration(n) {
+		return math.MaxInt64
+	}
+	return d * time.Duration(n)
 }

@@ -235,8 +235,29 @@ func (c *Config) QueueName() string { return c.Service + ".fifo" }
 // DLQName is the FIFO dead-letter queue's name.
 func (c *Config) DLQName() string { return c.Service + "-dlq.fifo" }
 
+// Functions names the three Lambdas.
+var Functions = []string{"forward", "deliver", "notify"}
+
 // FunctionName is the name of one of the three Lambdas ("forward", "deliver", "notify").
 func (c *Config) FunctionName(function string) string { return c.Service + "-" + function }
+
+// FunctionLogGroup is a Lambda's CloudWatch log group.
+func (c *Config) FunctionLogGroup(function string) string {
+	return "/aws/lambda/" + c.FunctionName(function)
+}
+
+// StateMachineLogGroup is a route's state machine log group (vended logs, so
+// the log delivery resource policy stays small).
+func (c *Config) StateMachineLogGroup(r Route) string {
+	return "/aws/vendedlogs/states/" + c.StateMachineName(r)
+}
+
+// RolePrincipals are the principals that get an IAM role of their own: the
+// three Lambdas, the state machines and API Gateway's SQS integration.
+var RolePrincipals = []string{"forward", "deliver", "notify", "states", "apigw"}
+
+// RoleName is the IAM role name of a principal, "<service>-<principal>".
+func (c *Config) RoleName(principal string) string { return c.Service + "-" + principal }
 
 // Route returns the route with the given name.
 func (c *Config) Route(name string) (Route, bool) {

@@ -1,0 +1,161 @@
+package generate
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/webhookq/webhookq/internal/bundle"
+	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/tfgen"
+)
+
+// Summary is what cmd/generate prints after generating: where each route's
+// webhooks enter and go, the derived time budgets, and what a million
+// webhooks cost at these settings.
+type Summary struct {
+	Service string
+	Region  string
+	// API is the HTTP API's name and whether webhookq creates it.
+	API        string
+	CreatesAPI bool
+	Routes     []RouteSummary
+	Budget     config.Budget
+	Cost       Cost
+}
+
+// RouteSummary is one route's line of the summary.
+type RouteSummary struct {
+	Name        string
+	IngressPath string
+	// Group is the message group as routes.yaml writes it ("header:X-Id").
+	Group    string
+	Target   string
+	Attempts int
+	Budget   config.RouteBudget
+}
+
+// Summarize derives the summary of cfg. Lambda memory sizes are read back
+// from the generated Terraform locals, so the cost is priced at what
+// Terraform deploys.
+func Summarize(cfg *config.Config) (Summary, error) {
+	memory, err := lambdaMemory(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	budget := config.ComputeBudget(cfg)
+	s := Summary{
+		Service:    cfg.Service,
+		Region:     cfg.Region,
+		API:        cfg.Ingress.HTTPAPIName,
+		CreatesAPI: cfg.Ingress.CreatesAPI(),
+		Budget:     budget,
+		Cost:       EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
+	}
+	if s.CreatesAPI {
+		s.API = cfg.Service
+	}
+	for i, r := range cfg.Routes {
+		s.Routes = append(s.Routes, RouteSummary{
+			Name:        r.Name,
+			IngressPath: cfg.IngressPath(r),
+			Group:       string(r.Group.Source) + ":" + r.Group.Value,
+			Target:      r.TargetURL,
+			Attempts:    r.Retry.MaxAttempts,
+			Budget:      budget.Routes[i],
+		})
+	}
+	return s, nil
+}
+
+func lambdaMemory(cfg *config.Config) (map[string]int, error) {
+	locals, err := tfgen.Locals(cfg, workflowRefs(cfg))
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Locals struct {
+			Webhookq struct {
+				Functions map[string]struct {
+					MemoryMB int `json:"memory_mb"`
+				} `json:"functions"`
+			} `json:"webhookq"`
+		} `json:"locals"`
+	}
+	if err := json.Unmarshal(locals, &doc); err != nil {
+		return nil, fmt.Errorf("read generated locals: %w", err)
+	}
+	memory := map[string]int{}
+	for _, fn := range bundle.Functions {
+		f, ok := doc.Locals.Webhookq.Functions[fn]
+		if !ok || f.MemoryMB <= 0 {
+			return nil, fmt.Errorf("generated locals: no memory size for the %s function", fn)
+		}
+		memory[fn] = f.MemoryMB
+	}
+	return memory, nil
+}
+
+// WriteText renders the summary for a terminal.
+func (s Summary) WriteText(w io.Writer) error {
+	var b strings.Builder
+	api := "existing HTTP API " + strconv.Quote(s.API)
+	if s.CreatesAPI {
+		api = "new HTTP API " + strconv.Quote(s.API)
+	}
+	fmt.Fprintf(&b, "%s in %s, %s\n\n", s.Service, s.Region, api)
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUTE\tINGRESS\tGROUP\tTARGET")
+	for _, r := range s.Routes {
+		fmt.Fprintf(tw, "%s\tPOST %s\t%s\t%s\n", r.Name, r.IngressPath, r.Group, r.Target)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(&b, "\nTime budget (Express limit %s)\n", config.ExpressMaxDuration)
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUTE\tATTEMPTS\tTASK TIMEOUT\tBACKOFF\tWORST-CASE EXECUTION")
+	for _, r := range s.Routes {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", r.Name, r.Attempts, r.Budget.TaskTimeout, r.Budget.Backoff, r.Budget.WorstExecution)
+	}
+	tw.Flush()
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  worst-case execution\t%s\n", s.Budget.WorstExecution)
+	fmt.Fprintf(tw, "  forward Lambda timeout\t%s\n", s.Budget.ForwardTimeout)
+	fmt.Fprintf(tw, "  StartSyncExecution SDK timeout\t%s\n", s.Budget.SDKTimeout)
+	fmt.Fprintf(tw, "  queue visibility timeout\t%s\n", s.Budget.VisibilityTimeout)
+	tw.Flush()
+
+	c := s.Cost
+	fmt.Fprintf(&b, "\nEstimated AWS cost per million webhooks: $%.2f (%s)\n", c.TotalUSD, c.Prices.Source)
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	for _, l := range c.Lines {
+		fmt.Fprintf(tw, "  %s\t%s\t$%.2f\t\n", l.Service, l.Usage, l.USD)
+	}
+	tw.Flush()
+	fmt.Fprintf(&b, "  Assumes: %s average body, target answers in %s, every delivery succeeds on its first attempt\n"+
+		"  (each retry adds a deliver invocation and its duration), every message received on its own,\n"+
+		"  Lambda memory forward %d MB / deliver %d MB, SSE-SQS encryption; prices are us-east-1 (%s may differ).\n"+
+		"  Not included: empty long polls of the event source mapping, log storage, the DLQ alarm, data transfer.\n",
+		formatBytes(c.Assumptions.BodyBytes), c.Assumptions.DeliveryLatency, c.MemoryMB["forward"], c.MemoryMB["deliver"], s.Region)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func formatBytes(n int) string {
+	if n >= 1<<10 && n%(1<<10) == 0 {
+		return strconv.Itoa(n>>10) + " KiB"
+	}
+	return strconv.Itoa(n) + " B"
+}
+
+func formatMillions(n float64) string { return formatFloat(n) + "M" }
+
+// formatFloat prints at most two decimals, without trailing zeros.
+func formatFloat(f float64) string {
+	return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
+}

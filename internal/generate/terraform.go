@@ -1,0 +1,113 @@
+package generate
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+)
+
+// TerraformDiagnostic is one problem terraform validate reported.
+type TerraformDiagnostic struct {
+	Severity string
+	Summary  string
+	Detail   string
+	// File and Line locate it, relative to the staged repository root
+	// ("terraform/main.tf"); empty and zero when Terraform gave no range.
+	File string
+	Line int
+}
+
+func (d TerraformDiagnostic) String() string {
+	where := "terraform"
+	if d.File != "" {
+		where = fmt.Sprintf("%s:%d", d.File, d.Line)
+	}
+	s := fmt.Sprintf("%s: %s: %s", where, d.Severity, d.Summary)
+	if d.Detail != "" {
+		s += ": " + d.Detail
+	}
+	return s
+}
+
+// stagedDirs are the folders the Terraform module reads: its own HCL and
+// generated locals, the workflows it templatefile()s and the zips it deploys.
+var stagedDirs = []string{"terraform", WorkflowsDir, "dist"}
+
+// StageTerraform copies the parts of the repository at root that the
+// Terraform module reads (terraform/, workflows/, dist/; regular files only,
+// no .terraform state) into dst, then writes files (paths relative to the
+// repository root) over them. Terraform then runs in dst/terraform without
+// touching the repository.
+func StageTerraform(dst, root string, files map[string][]byte) error {
+	for _, dir := range stagedDirs {
+		entries, err := os.ReadDir(filepath.Join(root, dir))
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(root, dir, e.Name()))
+			if err != nil {
+				return err
+			}
+			if err := writeStaged(dst, dir+"/"+e.Name(), data); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		if err := writeStaged(dst, p, files[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeStaged(dst, rel string, data []byte) error {
+	p := filepath.Join(dst, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, data, 0o644)
+}
+
+// ValidateTerraform runs terraform init (providers only from pluginDir when it
+// is set, no backend) and terraform validate in root/terraform, and returns
+// validate's diagnostics. An error means Terraform could not run at all; a
+// failed init is reported with Terraform's own message.
+func ValidateTerraform(ctx context.Context, terraformBin, root, pluginDir string) ([]TerraformDiagnostic, error) {
+	tf, err := tfexec.NewTerraform(filepath.Join(root, "terraform"), terraformBin)
+	if err != nil {
+		return nil, err
+	}
+	opts := []tfexec.InitOption{tfexec.Backend(false)}
+	if pluginDir != "" {
+		opts = append(opts, tfexec.PluginDir(pluginDir))
+	}
+	if err := tf.Init(ctx, opts...); err != nil {
+		return nil, fmt.Errorf("terraform init: %w", err)
+	}
+	out, err := tf.Validate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("terraform validate: %w", err)
+	}
+	var diags []TerraformDiagnostic
+	for _, d := range out.Diagnostics {
+		td := TerraformDiagnostic{Severity: string(d.Severity), Summary: d.Summary, Detail: d.Detail}
+		if d.Range != nil {
+			td.File, td.Line = "terraform/"+filepath.ToSlash(d.Range.Filename), d.Range.Start.Line
+		}
+		diags = append(diags, td)
+	}
+	return diags, nil
+}

@@ -1,0 +1,88 @@
+// Command forward is the forward Lambda: the SQS FIFO queue's event source
+// mapping invokes it with a batch of webhooks, and it runs each through its
+// route's Express state machine with StartSyncExecution (internal/forwarder).
+//
+// Environment: WEBHOOKQ_STATE_MACHINE_ARN_PREFIX (required),
+// WEBHOOKQ_QUEUE_URL (optional; else derived from the record's queue ARN),
+// WEBHOOKQ_CONFIG (default $LAMBDA_TASK_ROOT/routes.yaml), and the AWS SDK's
+// own variables — AWS_ENDPOINT_URL_SFN and AWS_ENDPOINT_URL_SQS point it at
+// local endpoints in tests.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/forwarder"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	fwd, err := setup(context.Background(), log)
+	if err != nil {
+		log.Error("forward: cannot start", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(fwd.Handle)
+}
+
+func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) {
+	path := os.Getenv(webhook.EnvConfig)
+	if path == "" {
+		path = filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "routes.yaml")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS config: %w", err)
+	}
+	// StartSyncExecution holds the connection for the whole execution: the
+	// client's timeout must outlast the longest one.
+	sdkTimeout := config.ComputeBudget(cfg).SDKTimeout
+	states := sfn.NewFromConfig(awsCfg, func(o *sfn.Options) {
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(sdkTimeout)
+		// A retried StartSyncExecution would run the workflow again inside
+		// the same Lambda budget; SQS redelivery is the retry.
+		o.RetryMaxAttempts = 1
+		if o.BaseEndpoint != nil {
+			// Against a local endpoint the "sync-" host prefix AWS uses for
+			// StartSyncExecution would name a host that does not exist.
+			o.APIOptions = append(o.APIOptions, disableHostPrefix)
+		}
+	})
+	return forwarder.New(forwarder.Options{
+		Config:                cfg,
+		StateMachineARNPrefix: os.Getenv(webhook.EnvStateMachineARNPrefix),
+		QueueURL:              os.Getenv(webhook.EnvQueueURL),
+		Starter:               states,
+		Queue:                 sqs.NewFromConfig(awsCfg),
+		Logger:                log,
+		Jitter:                rand.Float64,
+	})
+}
+
+// disableHostPrefix turns off endpoint host prefixing for every operation of
+// the client (a stack value, so it is set at the start of each call).
+func disableHostPrefix(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("DisableEndpointHostPrefix",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+		}), middleware.Before)
+}

@@ -1,0 +1,356 @@
+// Package forwarder is the core of the forward Lambda: it turns a batch of SQS
+// FIFO records into synchronous Express executions, one per record, and tells
+// the event source mapping which records failed.
+//
+// Ordering. Records of one message group run strictly one after another, in
+// batch order; after the first failure in a group every later record of that
+// group is reported as failed without being started, so a group never
+// overtakes its failed head (AWS's guidance for FIFO partial batch
+// responses). Different groups are independent and run concurrently, up to
+// Options.Concurrency at a time.
+//
+// Outer backoff. A failed record's visibility is set from the Backoff
+// schedule, so SQS hands it back later instead of after the (long) queue
+// visibility timeout. Records that were never tried (blocked behind a failure,
+// or out of time) and permanent failures are made visible at once: the failed
+// head stays in flight, and SQS FIFO delivers nothing of a group while one of
+// its messages is in flight, so they cannot overtake it. Permanent failures
+// (Webhook.Permanent, malformed records, unknown routes, oversize inputs) come
+// back at once so they reach the DLQ without holding their group long.
+package forwarder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+// Starter starts a synchronous Express execution (the sfn client's method).
+type Starter interface {
+	StartSyncExecution(ctx context.Context, in *sfn.StartSyncExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartSyncExecutionOutput, error)
+}
+
+// VisibilityChanger changes a received message's visibility timeout (the sqs
+// client's method).
+type VisibilityChanger interface {
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+// DefaultConcurrency is how many message groups run at once unless
+// Options.Concurrency says otherwise: a FIFO batch holds at most 10 records.
+const DefaultConcurrency = 10
+
+// maxLoggedCause bounds the execution cause written to the log; the full
+// cause stays in the execution history.
+const maxLoggedCause = 512
+
+// Options configure a Forwarder.
+type Options struct {
+	Config *config.Config
+	// StateMachineARNPrefix is webhook.EnvStateMachineARNPrefix's value; the
+	// route name completes it.
+	StateMachineARNPrefix string
+	// QueueURL is the source queue (webhook.EnvQueueURL); empty derives it
+	// from each record's eventSourceARN.
+	QueueURL string
+	Starter  Starter
+	Queue    VisibilityChanger
+	// Logger receives one structured line per record; nil discards.
+	Logger *slog.Logger
+	// Now is the clock for deadline checks; nil is time.Now.
+	Now func() time.Time
+	// Jitter feeds the Backoff schedule; nil means no jitter.
+	Jitter func() float64
+	// Concurrency bounds the message groups run at once; 0 is DefaultConcurrency.
+	Concurrency int
+}
+
+// Forwarder is the forward Lambda's handler.
+type Forwarder struct {
+	cfg         *config.Config
+	arnPrefix   string
+	queueURL    string
+	starter     Starter
+	queue       VisibilityChanger
+	log         *slog.Logger
+	now         func() time.Time
+	backoff     Backoff
+	concurrency int
+	// worst is each route's worst-case execution time (config.ComputeBudget).
+	worst map[string]time.Duration
+}
+
+// New checks the options and builds a Forwarder.
+func New(o Options) (*Forwarder, error) {
+	switch {
+	case o.Config == nil:
+		return nil, errors.New("forwarder: no config")
+	case o.StateMachineARNPrefix == "":
+		return nil, fmt.Errorf("forwarder: no state machine ARN prefix (%s)", webhook.EnvStateMachineARNPrefix)
+	case o.Starter == nil || o.Queue == nil:
+		return nil, errors.New("forwarder: a Starter and a Queue are required")
+	}
+	f := &Forwarder{
+		cfg:         o.Config,
+		arnPrefix:   o.StateMachineARNPrefix,
+		queueURL:    o.QueueURL,
+		starter:     o.Starter,
+		queue:       o.Queue,
+		log:         o.Logger,
+		now:         o.Now,
+		backoff:     NewBackoff(o.Config.Queue, o.Jitter),
+		concurrency: o.Concurrency,
+		worst:       map[string]time.Duration{},
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	if f.now == nil {
+		f.now = time.Now
+	}
+	if f.concurrency <= 0 {
+		f.concurrency = DefaultConcurrency
+	}
+	for _, rb := range config.ComputeBudget(o.Config).Routes {
+		f.worst[rb.Route] = rb.WorstExecution
+	}
+	return f, nil
+}
+
+// outcome is how one record ended.
+type outcome int
+
+const (
+	succeeded outcome = iota
+	// failed: the execution failed, timed out or could not be started; the
+	// record comes back after the backoff delay.
+	failed
+	// permanent: the record can never succeed as it is; it comes back at once
+	// and heads for the DLQ.
+	permanent
+	// notStarted: blocked behind an earlier failure of its group, or no time
+	// left; it comes back at once, behind its group's head.
+	notStarted
+)
+
+// Handle forwards a batch and reports the failed records. It never returns an
+// error: every problem is a record failure, so the rest of the batch is not
+// redelivered with it. A record without a messageId is reported with an empty
+// identifier, which makes Lambda fail the whole batch — nothing is dropped.
+func (f *Forwarder) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	outcomes := make([]outcome, len(ev.Records))
+	sem := make(chan struct{}, f.concurrency)
+	var wg sync.WaitGroup
+	for _, indexes := range groups(ev.Records) {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f.forwardGroup(ctx, ev.Records, indexes, outcomes)
+		}()
+	}
+	wg.Wait()
+
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for i, o := range outcomes {
+		if o != succeeded {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// groups splits a batch into message groups: record indexes in batch order,
+// groups in order of first appearance. Records without a group id share one
+// (they fail as malformed anyway).
+func groups(records []events.SQSMessage) [][]int {
+	var order [][]int
+	at := map[string]int{}
+	for i, rec := range records {
+		g := rec.Attributes[attrMessageGroupID]
+		n, ok := at[g]
+		if !ok {
+			n = len(order)
+			at[g] = n
+			order = append(order, nil)
+		}
+		order[n] = append(order[n], i)
+	}
+	return order
+}
+
+// forwardGroup runs one group's records in order, writing outcomes[i] for each.
+func (f *Forwarder) forwardGroup(ctx context.Context, records []events.SQSMessage, indexes []int, outcomes []outcome) {
+	for k, i := range indexes {
+		outcomes[i] = f.forward(ctx, records[i])
+		if outcomes[i] == succeeded {
+			continue
+		}
+		for _, j := range indexes[k+1:] {
+			outcomes[j] = notStarted
+			f.log.LogAttrs(ctx, slog.LevelWarn, "not started: an earlier message of its group was not forwarded",
+				recordAttrs(records[j], slog.String("blocked_by", records[i].MessageId))...)
+			f.setVisibility(ctx, records[j], 0)
+		}
+		return
+	}
+}
+
+// forward runs one record's execution and sets its visibility when it failed.
+func (f *Forwarder) forward(ctx context.Context, rec events.SQSMessage) outcome {
+	o, delay := f.execute(ctx, rec)
+	if o != succeeded {
+		f.setVisibility(ctx, rec, delay)
+	}
+	return o
+}
+
+// execute starts the record's execution and returns its outcome and, for a
+// failure, how long the record should stay invisible.
+func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) (outcome, time.Duration) {
+	p, err := parseRecord(f.cfg, rec)
+	if err != nil {
+		f.log.LogAttrs(ctx, slog.LevelError, "record rejected; it will go to the DLQ",
+			recordAttrs(rec, slog.String("error", err.Error()))...)
+		return permanent, 0
+	}
+	env := p.envelope
+	attrs := []slog.Attr{
+		slog.String("webhook_id", env.WebhookID),
+		slog.String("route", env.Route),
+		slog.String("group", env.Group),
+		slog.String("message_id", env.MessageID),
+		slog.Int("receive_count", env.ReceiveCount),
+		slog.Bool("final_attempt", env.FinalAttempt),
+	}
+	if p.webhookIDFallback {
+		f.log.LogAttrs(ctx, slog.LevelWarn, "no webhook id attribute; the message id stands in", attrs...)
+	}
+
+	input, err := json.Marshal(env)
+	if err != nil {
+		f.log.LogAttrs(ctx, slog.LevelError, "cannot encode execution input", append(attrs, slog.String("error", err.Error()))...)
+		return permanent, 0
+	}
+	if len(input) > config.StartSyncInputMax {
+		f.log.LogAttrs(ctx, slog.LevelError, "execution input too large; the message will go to the DLQ",
+			append(attrs, slog.Int("input_bytes", len(input)), slog.Int("limit_bytes", config.StartSyncInputMax))...)
+		return permanent, 0
+	}
+	if left, ok := f.timeLeft(ctx); ok && left < f.worst[p.route.Name] {
+		f.log.LogAttrs(ctx, slog.LevelWarn, "not started: less time left than the route's worst-case execution",
+			append(attrs, slog.Duration("time_left", left), slog.Duration("worst_execution", f.worst[p.route.Name]))...)
+		return notStarted, 0
+	}
+
+	arn := f.arnPrefix + p.route.Name
+	out, err := f.starter.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{
+		StateMachineArn: aws.String(arn),
+		Name:            aws.String(ExecutionName(env.MessageID, env.ReceiveCount)),
+		Input:           aws.String(string(input)),
+	})
+	delay := f.backoff.Delay(env.ReceiveCount)
+	if err != nil {
+		f.log.LogAttrs(ctx, slog.LevelError, "StartSyncExecution failed",
+			append(attrs, slog.String("state_machine_arn", arn), slog.String("error", err.Error()), slog.Duration("redelivery_delay", delay))...)
+		return failed, delay
+	}
+	attrs = append(attrs,
+		slog.String("execution_arn", aws.ToString(out.ExecutionArn)),
+		slog.String("status", string(out.Status)))
+	if out.Status == sfntypes.SyncExecutionStatusSucceeded {
+		f.log.LogAttrs(ctx, slog.LevelInfo, "delivered", attrs...)
+		return succeeded, 0
+	}
+	execErr := aws.ToString(out.Error)
+	attrs = append(attrs, slog.String("error", execErr), slog.String("cause", truncate(aws.ToString(out.Cause), maxLoggedCause)))
+	if execErr == webhook.ErrPermanent {
+		f.log.LogAttrs(ctx, slog.LevelError, "execution failed permanently", attrs...)
+		return permanent, 0
+	}
+	f.log.LogAttrs(ctx, slog.LevelError, "execution failed", append(attrs, slog.Duration("redelivery_delay", delay))...)
+	return failed, delay
+}
+
+// timeLeft is the time until the invocation's deadline; ok is false when the
+// context has none.
+func (f *Forwarder) timeLeft(ctx context.Context) (time.Duration, bool) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return d.Sub(f.now()), true
+}
+
+// setVisibility makes a failed record visible again after delay. A failure
+// here is only logged: the record then comes back after the queue's
+// visibility timeout, later but still in order.
+func (f *Forwarder) setVisibility(ctx context.Context, rec events.SQSMessage, delay time.Duration) {
+	if rec.ReceiptHandle == "" {
+		return
+	}
+	url := f.queueURL
+	if url == "" {
+		var err error
+		if url, err = queueURL(rec.EventSourceARN); err != nil {
+			f.log.LogAttrs(ctx, slog.LevelWarn, "cannot set visibility: no queue URL",
+				recordAttrs(rec, slog.String("error", err.Error()))...)
+			return
+		}
+	}
+	seconds := visibilitySeconds(delay)
+	// A deadline-bound context could already be spent; the call is short and
+	// must still happen, so it gets a context of its own.
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, err := f.queue.ChangeMessageVisibility(callCtx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl:          aws.String(url),
+		ReceiptHandle:     aws.String(rec.ReceiptHandle),
+		VisibilityTimeout: seconds,
+	})
+	if err != nil {
+		f.log.LogAttrs(ctx, slog.LevelWarn, "ChangeMessageVisibility failed; the message comes back after the queue's visibility timeout",
+			recordAttrs(rec, slog.Int("visibility_seconds", int(seconds)), slog.String("error", err.Error()))...)
+	}
+}
+
+// recordAttrs identifies a record in a log line from its raw fields (for
+// records that were not, or could not be, parsed).
+func recordAttrs(rec events.SQSMessage, extra ...slog.Attr) []slog.Attr {
+	attrs := []slog.Attr{
+		slog.String("message_id", rec.MessageId),
+		slog.String("group", rec.Attributes[attrMessageGroupID]),
+	}
+	if a, ok := rec.MessageAttributes[webhook.AttrWebhookID]; ok && a.StringValue != nil {
+		attrs = append(attrs, slog.String("webhook_id", *a.StringValue))
+	}
+	if a, ok := rec.MessageAttributes[webhook.AttrRoute]; ok && a.StringValue != nil {
+		attrs = append(attrs, slog.String("route", *a.StringValue))
+	}
+	return append(attrs, extra...)
+}
+
+// truncate shortens s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -34,6 +34,9 @@ type SendInput struct {
 	// deduplication; with it, it overrides the SHA-256 of the body.
 	DeduplicationID string
 	Attributes      map[string]Attribute
+	// Delay keeps a standard queue's message invisible after sending (0-15
+	// min); FIFO queues take only the queue's DelaySeconds.
+	Delay time.Duration
 }
 
 // SendResult is the outcome of one sent message. A duplicate within the
@@ -167,6 +170,9 @@ func (s *Store) prepareSend(q *queue, in SendInput, now time.Time) (*message, *d
 	if size := messageSize(in); size > q.cfg.maxMessageSize {
 		return nil, nil, newError("InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", q.cfg.maxMessageSize)
 	}
+	if in.Delay < 0 || in.Delay > 15*time.Minute || (q.cfg.fifo && in.Delay != 0) {
+		return nil, nil, newError("InvalidParameterValue", "Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", int(in.Delay.Seconds()))
+	}
 	dedupID := in.DeduplicationID
 	if q.cfg.fifo {
 		if in.GroupID == "" {
@@ -194,8 +200,12 @@ func (s *Store) prepareSend(q *queue, in SendInput, now time.Time) (*message, *d
 		md5Body: md5Hex([]byte(in.Body)),
 		md5Attr: MD5OfMessageAttributes(in.Attributes),
 	}
-	if q.cfg.delay > 0 {
-		m.state.VisibleMS = now.Add(q.cfg.delay).UnixMilli()
+	delay := q.cfg.delay
+	if in.Delay > 0 {
+		delay = in.Delay // a message's own delay overrides the queue's
+	}
+	if delay > 0 {
+		m.state.VisibleMS = now.Add(delay).UnixMilli()
 	}
 	if !q.cfg.fifo {
 		m.rec.Group = ""
@@ -261,11 +271,11 @@ func deleteMessageOp(queueName string, seq uint64) op {
 // received maxReceiveCount times moves to the dead-letter queue instead of
 // being returned. Receive waits up to WaitTime for messages to arrive.
 func (s *Store) Receive(ctx context.Context, queueName string, in ReceiveInput) ([]Message, error) {
-	max := in.MaxMessages
-	if max == 0 {
-		max = 1
+	limit := in.MaxMessages
+	if limit == 0 {
+		limit = 1
 	}
-	if max < 1 || max > 10 {
+	if limit < 1 || limit > 10 {
 		return nil, newError("InvalidParameterValue", "Value %d for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.", in.MaxMessages)
 	}
 	if in.VisibilityTimeout != nil && (*in.VisibilityTimeout < 0 || *in.VisibilityTimeout > 12*time.Hour) {
@@ -294,7 +304,7 @@ func (s *Store) Receive(ctx context.Context, queueName string, in ReceiveInput) 
 		if in.VisibilityTimeout != nil {
 			vis = *in.VisibilityTimeout
 		}
-		picked, ops := s.pick(q, s.now(), max, vis)
+		picked, ops := s.pick(q, s.now(), limit, vis)
 		if len(picked) > 0 || len(ops) > 0 {
 			out := make([]Message, len(picked))
 			for i, m := range picked {
@@ -375,10 +385,10 @@ func (s *Store) retriedAttempt(q *queue, attemptID string) ([]Message, bool) {
 	return out, true
 }
 
-// pick selects and marks received up to max messages; it also moves
+// pick selects and marks received up to limit messages; it also moves
 // exhausted messages to the dead-letter queue and drops expired ones. The
 // caller holds s.mu and commits the returned ops.
-func (s *Store) pick(q *queue, now time.Time, max int, vis time.Duration) ([]*message, []op) {
+func (s *Store) pick(q *queue, now time.Time, limit int, vis time.Duration) ([]*message, []op) {
 	nowMS := now.UnixMilli()
 	var ready []*group
 	for _, g := range q.groups {
@@ -390,7 +400,7 @@ func (s *Store) pick(q *queue, now time.Time, max int, vis time.Duration) ([]*me
 	var out []*message
 	var ops []op
 	for _, g := range ready {
-		for i := 0; i < len(g.msgs) && len(out) < max; {
+		for i := 0; i < len(g.msgs) && len(out) < limit; {
 			m := g.msgs[i]
 			if !m.durable || m.state.VisibleMS > nowMS {
 				break
@@ -414,7 +424,7 @@ func (s *Store) pick(q *queue, now time.Time, max int, vis time.Duration) ([]*me
 			out = append(out, m)
 			i++
 		}
-		if len(out) >= max {
+		if len(out) >= limit {
 			break
 		}
 	}

@@ -1,0 +1,167 @@
+# The three Lambdas: forward (SQS → StartSyncExecution), deliver (one HTTP
+# attempt), notify (failure notification). Go binaries for arm64 on
+# provided.al2023; the zips are built by cmd/generate into dist/.
+
+locals {
+  functions = local.webhookq.functions
+
+  function_environment = {
+    forward = {
+      (local.webhookq.env.state_machine_arn_prefix) = local.state_machine_arn_prefix
+      (local.webhookq.env.queue_url)                = aws_sqs_queue.main.url
+    }
+    deliver = {}
+    notify  = {}
+  }
+
+  # Each function's permissions beyond writing its own logs. Every statement
+  # names its resources.
+  function_statements = {
+    forward = [
+      {
+        Sid      = "StartRouteWorkflows"
+        Effect   = "Allow"
+        Action   = ["states:StartSyncExecution"]
+        Resource = [for sm in aws_sfn_state_machine.route : sm.arn]
+      },
+      {
+        Sid    = "ConsumeQueue"
+        Effect = "Allow"
+        Action = [
+          "sqs:ReceiveMessage",
+          "sqs:DeleteMessage",
+          "sqs:GetQueueAttributes",
+          "sqs:ChangeMessageVisibility",
+        ]
+        Resource = [aws_sqs_queue.main.arn]
+      },
+    ]
+    deliver = concat(
+      length(local.deliver_ssm_parameter_arns) == 0 ? [] : [{
+        Sid      = "ReadSecretParameters"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = local.deliver_ssm_parameter_arns
+      }],
+      length(local.deliver_secret_arns) == 0 ? [] : [{
+        Sid      = "ReadSecrets"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = local.deliver_secret_arns
+      }],
+      local.secrets_kms_statement,
+    )
+    notify = concat(
+      local.webhookq.notify.sns_topic_arn == "" ? [] : [{
+        Sid      = "PublishFailures"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = [local.webhookq.notify.sns_topic_arn]
+      }],
+      length(local.notify_ssm_parameter_arns) == 0 ? [] : [{
+        Sid      = "ReadSlackWebhookParameter"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = local.notify_ssm_parameter_arns
+      }],
+      length(local.notify_secret_arns) == 0 ? [] : [{
+        Sid      = "ReadSlackWebhookSecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = local.notify_secret_arns
+      }],
+      local.secrets_kms_statement,
+    )
+  }
+
+  # SecureString parameters and secrets under the AWS managed keys decrypt
+  # through SSM / Secrets Manager without a KMS grant; customer managed keys
+  # must be named (var.secrets_kms_key_arns).
+  secrets_kms_statement = length(var.secrets_kms_key_arns) == 0 ? [] : [{
+    Sid      = "DecryptSecrets"
+    Effect   = "Allow"
+    Action   = ["kms:Decrypt"]
+    Resource = var.secrets_kms_key_arns
+  }]
+}
+
+resource "aws_cloudwatch_log_group" "function" {
+  for_each = local.functions
+
+  name              = "/aws/lambda/${each.value.name}"
+  retention_in_days = local.webhookq.logging.retention_days
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name = each.value.role_name
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name = "${each.key}-permissions"
+  role = aws_iam_role.function[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [{
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+      }],
+      local.function_statements[each.key],
+    )
+  })
+}
+
+resource "aws_lambda_function" "function" {
+  for_each = local.functions
+
+  function_name    = each.value.name
+  role             = aws_iam_role.function[each.key].arn
+  runtime          = "provided.al2023"
+  architectures    = ["arm64"]
+  handler          = "bootstrap"
+  filename         = "${local.dist_dir}/${each.value.zip}"
+  source_code_hash = filebase64sha256("${local.dist_dir}/${each.value.zip}")
+  timeout          = each.value.timeout_seconds
+  memory_size      = each.value.memory_mb
+
+  dynamic "environment" {
+    for_each = length(local.function_environment[each.key]) == 0 ? [] : [local.function_environment[each.key]]
+    content {
+      variables = environment.value
+    }
+  }
+
+  # The log group exists (with its retention) before the function first logs.
+  depends_on = [aws_cloudwatch_log_group.function]
+}
+
+# SQS → forward. A record whose execution did not succeed is reported as a
+# batch item failure, so SQS redelivers it (and in the end moves it to the DLQ)
+# while the rest of the batch is deleted.
+resource "aws_lambda_event_source_mapping" "forward" {
+  event_source_arn        = aws_sqs_queue.main.arn
+  function_name           = aws_lambda_function.function["forward"].arn
+  batch_size              = local.queue.batch_size
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = local.queue.max_concurrency
+  }
+
+  # The mapping checks at creation that the function may read the queue.
+  depends_on = [aws_iam_role_policy.function]
+}

@@ -1,0 +1,65 @@
+# The FIFO queue orders webhooks per message group; after max_receive_count
+# failed receives SQS moves a message to the FIFO dead-letter queue, where
+# cmd/redrive finds it. Both are encrypted at rest with SQS-managed keys (which
+# API Gateway and Lambda can use without a KMS grant).
+
+locals {
+  queue = local.webhookq.queue
+  # High-throughput FIFO: deduplication and throughput quotas per message group.
+  fifo_deduplication_scope = local.queue.high_throughput ? "messageGroup" : "queue"
+  fifo_throughput_limit    = local.queue.high_throughput ? "perMessageGroupId" : "perQueue"
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                        = local.queue.dlq_name
+  fifo_queue                  = true
+  content_based_deduplication = true
+  deduplication_scope         = local.fifo_deduplication_scope
+  fifo_throughput_limit       = local.fifo_throughput_limit
+  message_retention_seconds   = local.queue.dlq_retention_seconds
+  sqs_managed_sse_enabled     = true
+}
+
+resource "aws_sqs_queue" "main" {
+  name                        = local.queue.name
+  fifo_queue                  = true
+  content_based_deduplication = true
+  deduplication_scope         = local.fifo_deduplication_scope
+  fifo_throughput_limit       = local.fifo_throughput_limit
+  message_retention_seconds   = local.queue.retention_seconds
+  # From the derived budget: at least 6 × the forward Lambda's timeout.
+  visibility_timeout_seconds = local.queue.visibility_timeout_seconds
+  sqs_managed_sse_enabled    = true
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = local.queue.max_receive_count
+  })
+}
+
+# Only the main queue may use the DLQ, and a redrive may move messages back to it.
+resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.main.arn]
+  })
+}
+
+# Any message in the DLQ is a webhook that was not delivered.
+resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
+  alarm_name          = local.queue.alarm_name
+  alarm_description   = "Webhooks of ${local.service} are parked in ${aws_sqs_queue.dlq.name}; inspect and redrive with cmd/redrive."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.webhookq.notify.sns_topic_arn == "" ? [] : [local.webhookq.notify.sns_topic_arn]
+  ok_actions          = local.webhookq.notify.sns_topic_arn == "" ? [] : [local.webhookq.notify.sns_topic_arn]
+}

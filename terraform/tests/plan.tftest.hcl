@@ -1,0 +1,316 @@
+# Asserts the module's wiring for whatever generated.tf.json holds, against a
+# mocked AWS provider (no credentials, nothing created). cmd/generate's tests
+# run this for several configurations; run it by hand with
+#   terraform -chdir=terraform init && terraform -chdir=terraform test
+# (needs dist/*.zip and workflows/*.asl.json, i.e. after go run ./cmd/generate).
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+# The two queues and the state machines get distinct ARNs, so the assertions
+# can tell which one a policy names.
+override_resource {
+  target = aws_sqs_queue.main
+  values = {
+    arn = "arn:aws:sqs:ap-northeast-1:123456789012:main.fifo"
+    id  = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/main.fifo"
+    url = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/main.fifo"
+  }
+}
+
+override_resource {
+  target = aws_sqs_queue.dlq
+  values = {
+    arn = "arn:aws:sqs:ap-northeast-1:123456789012:dlq.fifo"
+    id  = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/dlq.fifo"
+    url = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/dlq.fifo"
+  }
+}
+
+run "queues" {
+  assert {
+    condition     = aws_sqs_queue.main.name == local.webhookq.queue.name && aws_sqs_queue.dlq.name == local.webhookq.queue.dlq_name
+    error_message = "queue names must come from the generated locals"
+  }
+  assert {
+    condition     = aws_sqs_queue.main.fifo_queue && aws_sqs_queue.dlq.fifo_queue
+    error_message = "queue and DLQ must both be FIFO"
+  }
+  assert {
+    condition     = aws_sqs_queue.main.content_based_deduplication && aws_sqs_queue.dlq.content_based_deduplication
+    error_message = "content-based deduplication must be on (routes with dedup: content send no id)"
+  }
+  assert {
+    condition     = aws_sqs_queue.main.sqs_managed_sse_enabled && aws_sqs_queue.dlq.sqs_managed_sse_enabled
+    error_message = "queues must be encrypted at rest"
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue.main.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dlq.arn
+    error_message = "the main queue's redrive policy must name the DLQ"
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue.main.redrive_policy).maxReceiveCount == local.webhookq.queue.max_receive_count
+    error_message = "maxReceiveCount must be the configured max_receive_count"
+  }
+  assert {
+    condition = (
+      jsondecode(aws_sqs_queue_redrive_allow_policy.dlq.redrive_allow_policy).redrivePermission == "byQueue" &&
+      jsondecode(aws_sqs_queue_redrive_allow_policy.dlq.redrive_allow_policy).sourceQueueArns == [aws_sqs_queue.main.arn] &&
+      aws_sqs_queue_redrive_allow_policy.dlq.queue_url == aws_sqs_queue.dlq.url
+    )
+    error_message = "the DLQ must allow exactly the main queue as its source"
+  }
+  assert {
+    condition = (
+      aws_sqs_queue.main.visibility_timeout_seconds == local.webhookq.queue.visibility_timeout_seconds &&
+      aws_sqs_queue.main.visibility_timeout_seconds >= 6 * aws_lambda_function.function["forward"].timeout
+    )
+    error_message = "visibility timeout must be the budget's, at least 6 × the forward timeout"
+  }
+  assert {
+    condition = (
+      aws_sqs_queue.main.message_retention_seconds == local.webhookq.queue.retention_seconds &&
+      aws_sqs_queue.dlq.message_retention_seconds == local.webhookq.queue.dlq_retention_seconds
+    )
+    error_message = "retention must come from the config"
+  }
+  assert {
+    condition = (
+      local.webhookq.queue.high_throughput ?
+      aws_sqs_queue.main.deduplication_scope == "messageGroup" && aws_sqs_queue.main.fifo_throughput_limit == "perMessageGroupId" :
+      aws_sqs_queue.main.deduplication_scope == "queue" && aws_sqs_queue.main.fifo_throughput_limit == "perQueue"
+    )
+    error_message = "high-throughput mode must set per-message-group deduplication and throughput"
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.dlq_not_empty.dimensions.QueueName == aws_sqs_queue.dlq.name &&
+      aws_cloudwatch_metric_alarm.dlq_not_empty.metric_name == "ApproximateNumberOfMessagesVisible" &&
+      aws_cloudwatch_metric_alarm.dlq_not_empty.threshold == 0 &&
+      aws_cloudwatch_metric_alarm.dlq_not_empty.comparison_operator == "GreaterThanThreshold"
+    )
+    error_message = "the alarm must fire on any visible message in the DLQ"
+  }
+  assert {
+    condition = (
+      local.webhookq.notify.sns_topic_arn == "" ?
+      length(aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_actions) == 0 :
+      aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_actions == toset([local.webhookq.notify.sns_topic_arn])
+    )
+    error_message = "the alarm notifies the configured SNS topic, and nothing else"
+  }
+}
+
+run "functions" {
+  assert {
+    condition = alltrue([
+      for key, fn in aws_lambda_function.function :
+      fn.runtime == "provided.al2023" && one(fn.architectures) == "arm64" && fn.handler == "bootstrap" &&
+      fn.function_name == local.webhookq.functions[key].name &&
+      fn.timeout == local.webhookq.functions[key].timeout_seconds
+    ])
+    error_message = "every Lambda is a provided.al2023 arm64 bootstrap with the generated name and timeout"
+  }
+  assert {
+    condition     = toset(keys(aws_lambda_function.function)) == toset(["deliver", "forward", "notify"])
+    error_message = "exactly the three functions forward, deliver and notify"
+  }
+  assert {
+    condition = alltrue([
+      for key, fn in aws_lambda_function.function :
+      aws_cloudwatch_log_group.function[key].name == "/aws/lambda/${fn.function_name}" &&
+      aws_cloudwatch_log_group.function[key].retention_in_days == local.webhookq.logging.retention_days
+    ])
+    error_message = "each function logs to /aws/lambda/<name> with the configured retention"
+  }
+  assert {
+    condition = (
+      aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.queue_url] == aws_sqs_queue.main.url &&
+      aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.state_machine_arn_prefix] == "arn:aws:states:${local.webhookq.region}:123456789012:stateMachine:${local.webhookq.service}-"
+    )
+    error_message = "forward must know the queue URL and the state machine ARN prefix"
+  }
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.forward.event_source_arn == aws_sqs_queue.main.arn &&
+      aws_lambda_event_source_mapping.forward.function_name == aws_lambda_function.function["forward"].arn
+    )
+    error_message = "the event source mapping must connect the main queue to forward"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.forward.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "the event source mapping must report batch item failures"
+  }
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.forward.batch_size == local.webhookq.queue.batch_size &&
+      aws_lambda_event_source_mapping.forward.scaling_config[0].maximum_concurrency == local.webhookq.queue.max_concurrency
+    )
+    error_message = "batch size and maximum concurrency must come from the config"
+  }
+}
+
+run "state_machines" {
+  assert {
+    condition     = toset(keys(aws_sfn_state_machine.route)) == toset(keys(local.webhookq.routes))
+    error_message = "one state machine per route"
+  }
+  assert {
+    condition = alltrue([
+      for key, sm in aws_sfn_state_machine.route :
+      sm.type == "EXPRESS" && sm.name == local.webhookq.routes[key].state_machine_name
+    ])
+    error_message = "every state machine is EXPRESS and named <service>-<route>"
+  }
+  assert {
+    condition = alltrue([
+      for key, sm in aws_sfn_state_machine.route :
+      sm.logging_configuration[0].level == local.webhookq.logging.level &&
+      sm.logging_configuration[0].include_execution_data == local.webhookq.logging.include_execution_data &&
+      sm.logging_configuration[0].log_destination == "${aws_cloudwatch_log_group.state_machine[key].arn}:*" &&
+      aws_cloudwatch_log_group.state_machine[key].name == "/aws/vendedlogs/states/${sm.name}"
+    ])
+    error_message = "every state machine logs to its /aws/vendedlogs/states/ group at the configured level"
+  }
+  assert {
+    condition = alltrue([
+      for key, sm in aws_sfn_state_machine.route :
+      strcontains(sm.definition, aws_lambda_function.function["deliver"].arn) && !strcontains(sm.definition, "deliver_function_arn") && !strcontains(sm.definition, "notify_function_arn")
+    ])
+    error_message = "the workflow placeholders must be filled with the function ARNs"
+  }
+}
+
+run "iam_scoping" {
+  assert {
+    condition     = toset(jsondecode(aws_iam_role_policy.function["forward"].policy).Statement[1].Resource) == toset([for sm in aws_sfn_state_machine.route : sm.arn])
+    error_message = "forward may start exactly the route state machines"
+  }
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.function["forward"].policy).Statement :
+      s.Action == ["states:StartSyncExecution"] && s.Resource == [for sm in aws_sfn_state_machine.route : sm.arn]
+    ])
+    error_message = "forward's StartSyncExecution statement must name exactly the state machines"
+  }
+  assert {
+    condition = alltrue([
+      for policy in concat(
+        [for p in aws_iam_role_policy.function : p.policy],
+        [for p in aws_iam_role_policy.state_machine : p.policy],
+        [aws_iam_role_policy.ingress.policy],
+      ) :
+      alltrue([
+        for s in jsondecode(policy).Statement :
+        s.Sid == "VendedLogDelivery" || !contains(flatten([s.Resource]), "*")
+      ])
+    ])
+    error_message = "no statement may have Resource \"*\" except the commented log-delivery one"
+  }
+  assert {
+    condition = alltrue([
+      for p in aws_iam_role_policy.state_machine :
+      toset(flatten([for s in jsondecode(p.policy).Statement : s.Resource if s.Sid == "InvokeDeliverAndNotify"])) == toset([
+        aws_lambda_function.function["deliver"].arn, "${aws_lambda_function.function["deliver"].arn}:*",
+        aws_lambda_function.function["notify"].arn, "${aws_lambda_function.function["notify"].arn}:*",
+      ])
+    ])
+    error_message = "state machines may invoke only deliver and notify"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.ingress.policy).Statement[0].Resource == [aws_sqs_queue.main.arn] && jsondecode(aws_iam_role_policy.ingress.policy).Statement[0].Action == ["sqs:SendMessage"]
+    error_message = "the ingress role may only send to the main queue"
+  }
+  assert {
+    condition = alltrue([
+      for key, p in aws_iam_role_policy.function :
+      jsondecode(p.policy).Statement[0].Resource == ["${aws_cloudwatch_log_group.function[key].arn}:*"]
+    ])
+    error_message = "each function writes only its own log group"
+  }
+  assert {
+    condition = (
+      length(local.webhookq.secrets.ssm_parameters) + length(local.webhookq.secrets.secrets_manager) ==
+      length(flatten([for s in jsondecode(aws_iam_role_policy.function["deliver"].policy).Statement : s.Resource if s.Sid == "ReadSecretParameters" || s.Sid == "ReadSecrets"]))
+    )
+    error_message = "deliver reads exactly the referenced secrets"
+  }
+}
+
+run "ingress" {
+  assert {
+    condition = alltrue([
+      for key, route in local.webhookq.routes :
+      aws_apigatewayv2_route.route[key].route_key == "POST ${route.path}" &&
+      aws_apigatewayv2_route.route[key].target == "integrations/${aws_apigatewayv2_integration.route[key].id}"
+    ])
+    error_message = "each route is POST <base_path><path> on its own integration"
+  }
+  assert {
+    condition = alltrue([
+      for key, i in aws_apigatewayv2_integration.route :
+      i.integration_type == "AWS_PROXY" && i.integration_subtype == "SQS-SendMessage" &&
+      i.credentials_arn == aws_iam_role.ingress.arn &&
+      i.request_parameters.QueueUrl == aws_sqs_queue.main.url &&
+      i.request_parameters.MessageBody == "$request.body"
+    ])
+    error_message = "each integration sends the raw body to the main queue with the ingress role"
+  }
+  assert {
+    condition = alltrue([
+      for key, route in local.webhookq.routes :
+      aws_apigatewayv2_integration.route[key].request_parameters.MessageGroupId == (
+        route.group.source == "static" ? route.group.value : "$request.${route.group.source}.${route.group.value}"
+      )
+    ])
+    error_message = "MessageGroupId must follow the route's group"
+  }
+  assert {
+    condition = alltrue([
+      for key, route in local.webhookq.routes :
+      lookup(aws_apigatewayv2_integration.route[key].request_parameters, "MessageDeduplicationId", "") == {
+        content    = ""
+        header     = "$request.header.${route.dedup.header}"
+        request_id = "$context.requestId"
+      }[route.dedup.source]
+    ])
+    error_message = "MessageDeduplicationId must follow the route's dedup policy (none for content)"
+  }
+  assert {
+    condition = alltrue([
+      for key, route in local.webhookq.routes :
+      jsondecode(aws_apigatewayv2_integration.route[key].request_parameters.MessageAttributes) == merge(
+        {
+          (local.webhookq.attributes.webhook_id)  = { DataType = "String", StringValue = "$${context.requestId}" }
+          (local.webhookq.attributes.route)       = { DataType = "String", StringValue = key }
+          (local.webhookq.attributes.received_at) = { DataType = "Number", StringValue = "$${context.requestTimeEpoch}" }
+        },
+        { for h in route.headers : "h-${h}" => { DataType = "String", StringValue = "$${request.header.${h}}" } },
+      )
+    ])
+    error_message = "MessageAttributes must carry the webhook id, the route, the receive time and each carried header"
+  }
+  assert {
+    condition = alltrue([
+      for key, route in local.webhookq.routes :
+      output.ingress_urls[key] == "${local.webhookq.ingress.create_api ? "https://f6g7h8i9j0.execute-api.us-east-1.amazonaws.com" : "https://a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com"}${route.path}"
+    ])
+    error_message = "ingress URLs are the API endpoint plus the route path"
+  }
+  assert {
+    condition = (
+      local.webhookq.ingress.create_api ?
+      length(aws_apigatewayv2_api.created) == 1 && aws_apigatewayv2_stage.created[0].name == "$default" && aws_apigatewayv2_stage.created[0].auto_deploy && length(data.aws_apigatewayv2_apis.existing) == 0 :
+      length(aws_apigatewayv2_api.created) == 0 && length(aws_apigatewayv2_stage.created) == 0 && data.aws_apigatewayv2_apis.existing[0].name == local.webhookq.ingress.api_name
+    )
+    error_message = "the API is created with an auto-deploying $default stage, or the existing one is looked up by name"
+  }
+  assert {
+    condition = alltrue([
+      for key, i in aws_apigatewayv2_integration.route :
+      i.api_id == (local.webhookq.ingress.create_api ? "f6g7h8i9j0" : "a1b2c3d4e5") && aws_apigatewayv2_route.route[key].api_id == i.api_id
+    ])
+    error_message = "routes and integrations must be on the ingress API"
+  }
+}

@@ -1,5 +1,52 @@
 // Package asl is the typed model of the Amazon States Language (JSONPath query
 // language) that webhookq's Express workflows are written in: the model and its
 // deterministic encoding (model.go), a validator (validate.go), and the
-// workflow built for each route (build.go).
+// workflow built for each route (build.go), written by cmd/generate to
+// workflows/<route>.asl.json and read back by the local twin with Unmarshal.
+//
+// # The workflow
+//
+// Deliver invokes the deliver function once per attempt. Its first retrier
+// retries Webhook.Retryable (and States.Timeout when the route retries
+// timeouts) with the route's interval, attempts, backoff, maximum delay and
+// jitter; it is left out when max_attempts is 1. Its second retrier retries
+// Lambda service errors (throttling, service faults) with the fixed
+// config.LambdaServiceRetry; Step Functions counts each retrier apart, so
+// config.ComputeRouteBudget adds those invocations to the worst case.
+// Webhook.Permanent matches no retrier: a permanent error goes straight to
+// the Catch. So does an error of the deliver function itself (a crash or its
+// own timeout, Lambda.Unknown / Sandbox.Timedout): SQS redelivery is the retry
+// for those.
+//
+// The Catch keeps the execution input and adds the caught error at $.error.
+// What happens next follows notify.when:
+//
+//   - final: ShouldNotify sends the execution to Notify only when the input's
+//     finalAttempt is true, i.e. the forwarder saw the last receive before SQS
+//     moves the message to the dead-letter queue. Permanent errors take the
+//     same path: such a message cycles through its receives quickly (each
+//     execution fails at once) and is reported once, on the last one, with the
+//     error that finally parked it — invariant 6, "notify once per message".
+//     Notifying on the first permanent failure instead would report messages
+//     an operator redrives later a second time, and the forwarder, not the
+//     workflow, is the one that knows the receive count.
+//   - every_failure: the Catch leads straight to Notify (a Choice whose every
+//     branch notifies would be a state without a decision).
+//   - never: the Catch leads straight to Rethrow and there is no Notify state.
+//
+// Notify retries Lambda service errors like Deliver; any other failure is
+// caught into $.notifyError and the execution still ends in Rethrow, so a
+// broken notifier never hides the delivery error. Rethrow is a Fail state with
+// ErrorPath $.error.Error and CausePath $.error.Cause: the execution fails with
+// the caught error's own name and cause, the forwarder reports the record as
+// a batch item failure, and SQS redelivers it. Step Functions documents
+// ErrorPath and CausePath for JSONPath Fail states (they must select strings;
+// a caught error always has both, States.Timeout with an empty Cause);
+// asl-validator 4 accepts them and aws-local-stepfunctions 3 executes them,
+// which this package's tests check.
+//
+// The two function ARNs are Terraform templatefile placeholders
+// (Placeholder(DeliverFunctionARNVar), Placeholder(NotifyFunctionARNVar)); no
+// other "${" or "%{" appears in a workflow, so templatefile renders exactly
+// the built definition.
 package asl

@@ -209,8 +209,8 @@ func TestInputOutputProcessing(t *testing.T) {
 			input: `{"a":1}`, wantOutput: `{"a":1}`,
 		},
 		{
-			name: "InputPath and OutputPath null pass {}",
-			def:  `{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":null,"Next":"Q"},"Q":{"Type":"Pass","OutputPath":null,"End":true}}}`,
+			name:  "InputPath and OutputPath null pass {}",
+			def:   `{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":null,"Next":"Q"},"Q":{"Type":"Pass","OutputPath":null,"End":true}}}`,
 			input: `{"a":1}`, wantOutput: `{}`,
 		},
 		{

@@ -14,7 +14,11 @@ import (
 // maxNodeVisits bounds the work of walking a document: aliases let a small
 // file name the same subtree many times, and untrusted input must not hang
 // the loader.
-const maxNodeVisits = 1_000_000
+const maxNodeVisits = 200_000
+
+// maxDiagnostics bounds the report: past it the config is more wrong than
+// a person reads, and an adversarial file could otherwise ask for millions.
+const maxDiagnostics = 1000
 
 // decoder walks the YAML node tree and collects every problem it meets.
 type decoder struct {
@@ -25,6 +29,12 @@ type decoder struct {
 }
 
 func (d *decoder) report(n *yaml.Node, path, format string, args ...any) {
+	if len(d.diags) > maxDiagnostics {
+		return
+	}
+	if len(d.diags) == maxDiagnostics {
+		n, path, format, args = nil, "", "more than %d problems; fix these and run again", []any{maxDiagnostics}
+	}
 	line, col := 1, 1
 	if n != nil && n.Line > 0 {
 		line, col = n.Line, n.Column
@@ -40,7 +50,9 @@ func (d *decoder) visit(n *yaml.Node) bool {
 	d.visits++
 	if d.visits > maxNodeVisits {
 		d.aborted = true
-		d.report(n, "", "document too large or too deeply aliased (over %d nodes); write the config out without repeated aliases", maxNodeVisits)
+		// Appended past the diagnostics cap: this one explains the others.
+		d.diags = append(d.diags, Diagnostic{File: d.file, Line: n.Line, Col: n.Column,
+			Message: fmt.Sprintf("document too large or too deeply aliased (over %d nodes); write the config out without repeated aliases", maxNodeVisits)})
 		return false
 	}
 	return true
@@ -268,7 +280,7 @@ func (f fields) durationRange(key string, dst *time.Duration, lo, hi time.Durati
 		return nil
 	}
 	if wholeSeconds && v%time.Second != 0 {
-		f.d.report(n, f.child(key), "%s is %s; use whole seconds (%s counts in seconds)", key, formatDuration(v), what)
+		f.d.report(n, f.child(key), "%s is %s; use whole seconds (AWS counts this setting in seconds)", key, formatDuration(v))
 		return nil
 	}
 	*dst = v
@@ -363,12 +375,12 @@ func (d *decoder) list(n *yaml.Node, path, want string) []*yaml.Node {
 	return items
 }
 
-// strings decodes a list of strings; items of other kinds are reported and skipped.
-func (d *decoder) strList(n *yaml.Node, path, want string) (vals []string, nodes []*yaml.Node) {
+// strList decodes a list of strings; items of other kinds are reported and skipped.
+func (d *decoder) strList(n *yaml.Node, path, want, itemWant string) (vals []string, nodes []*yaml.Node) {
 	for i, it := range d.list(n, path, want) {
 		if it == nil || it.Kind != yaml.ScalarNode || it.Tag != "!!str" {
 			if it != nil {
-				d.report(it, indexPath(path, i), "must be %s, not %s", want, describe(it))
+				d.report(it, indexPath(path, i), "must be %s, not %s", itemWant, describe(it))
 			}
 			continue
 		}

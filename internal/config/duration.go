@@ -47,8 +47,11 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // formatDuration writes d the way routes.yaml would, days included.
 func formatDuration(d time.Duration) string {
-	if d >= day && d%day == 0 {
+	switch {
+	case d >= day && d%day == 0:
 		return strconv.FormatInt(int64(d/day), 10) + "d"
+	case d >= day && d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
 	return trimZeroUnits(d.String())
 }

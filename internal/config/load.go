@@ -304,7 +304,7 @@ func (d *decoder) outcomes(n *yaml.Node, path string) []Outcome {
 	for i, o := range AllOutcomes {
 		allowed[i] = string(o)
 	}
-	vals, nodes := d.strList(n, path, "outcomes ("+strings.Join(allowed, ", ")+")")
+	vals, nodes := d.strList(n, path, "outcomes ("+strings.Join(allowed, ", ")+")", "an outcome ("+strings.Join(allowed, ", ")+")")
 	out := []Outcome{}
 	for i, v := range vals {
 		switch {
@@ -377,6 +377,9 @@ func joinInts(xs []int) string {
 func (d *decoder) routes(root fields, c *Config) []routeNodes {
 	var out []routeNodes
 	for i, item := range d.list(root.vals["routes"], "routes", "routes (mappings with name, path, group)") {
+		if d.aborted {
+			break
+		}
 		path := indexPath("routes", i)
 		if item == nil || item.Kind != yaml.MappingNode {
 			if item != nil {
@@ -460,7 +463,7 @@ func (d *decoder) overrides(f fields, r *Route) (budgetInputsBad bool, notifyWhe
 }
 
 func (d *decoder) carriedHeaders(n *yaml.Node, path string) []string {
-	vals, nodes := d.strList(n, path, "header names")
+	vals, nodes := d.strList(n, path, "header names", "a header name")
 	var out []string
 	for i, v := range vals {
 		p := indexPath(path, i)
@@ -520,8 +523,8 @@ func (d *decoder) secretRef(n *yaml.Node, path, place string) (SecretRef, bool) 
 		d.report(r, path, "must reference a secret: a mapping with one of ssm_parameter, secrets_manager or env; never the secret's value")
 		return SecretRef{}, false
 	}
-	f := d.mapping(n, path, place)
 	before := len(d.diags)
+	f := d.mapping(n, path, place)
 	var ref SecretRef
 	set := 0
 	if s := f.str("ssm_parameter", &ref.SSMParameter); s != nil {

@@ -40,7 +40,9 @@ func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ .
 	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(v)}}, nil
 }
 
-type fakeSecretsManager struct{ out secretsmanager.GetSecretValueOutput }
+type fakeSecretsManager struct {
+	out secretsmanager.GetSecretValueOutput
+}
 
 func (f *fakeSecretsManager) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	return &f.out, nil

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+// cli runs the command in-process against an SQS endpoint and two queues.
+type cli struct {
+	endpoint, source, dlq string
+	client                *sqs.Client
+}
+
+func (c cli) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	full := append([]string{args[0], "--endpoint-url", c.endpoint, "--region", "us-east-1", "--queue-url", c.source, "--dlq-url", c.dlq, "--hold", "5s"}, args[1:]...)
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), full, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func (c cli) count(t *testing.T, url string) int {
+	t.Helper()
+	out, err := c.client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, m int
+	fmt.Sscan(out.Attributes["ApproximateNumberOfMessages"], &n)
+	fmt.Sscan(out.Attributes["ApproximateNumberOfMessagesNotVisible"], &m)
+	return n + m
+}
+
+func newCLI(t *testing.T, endpoint, name string) cli {
+	t.Helper()
+	testenv.AWSEnv(t, "us-east-1")
+	client := sqs.NewFromConfig(testenv.AWSConfig(endpoint, "us-east-1"))
+	ctx := context.Background()
+	mk := func(n string) string {
+		out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(n), Attributes: map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *out.QueueUrl
+	}
+	return cli{endpoint: endpoint, client: client, source: mk(name + ".fifo"), dlq: mk(name + "-dlq.fifo")}
+}
+
+func (c cli) park(t *testing.T, group, id string) {
+	t.Helper()
+	_, err := c.client.SendMessage(context.Background(), &sqs.SendMessageInput{
+		QueueUrl: aws.String(c.dlq), MessageBody: aws.String("body-" + id), MessageGroupId: aws.String(group), MessageDeduplicationId: aws.String(id),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			webhook.AttrWebhookID: {DataType: aws.String("String"), StringValue: aws.String(id)},
+			webhook.AttrRoute:     {DataType: aws.String("String"), StringValue: aws.String("approval-progress")},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The subtests share one moto server and use their own queues; they run one
+// after another because the CLI reads credentials from the environment.
+func TestCLIAgainstMoto(t *testing.T) {
+	endpoint := testenv.Moto(t)
+
+	t.Run("usage errors", func(t *testing.T) {
+		c := newCLI(t, endpoint, "usage")
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"purge", "--group", "g"}, "add --yes to confirm"},
+			{[]string{"purge", "--yes"}, "purge needs a selection"},
+			{[]string{"redrive", "--all", "--group", "g"}, "--all selects everything"},
+			{[]string{"list", "extra"}, `unexpected argument "extra"`},
+			{[]string{"list", "--since", "last tuesday"}, "want an RFC 3339 time"},
+		} {
+			code, _, stderr := c.run(t, tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, stderr, exitUsage, tc.want)
+			}
+		}
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), []string{"frobnicate"}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), "unknown command") {
+			t.Errorf("unknown command: exit %d, %q", code, errOut.String())
+		}
+	})
+
+	t.Run("empty DLQ exits 3", func(t *testing.T) {
+		c := newCLI(t, endpoint, "empty")
+		code, _, stderr := c.run(t, "list")
+		if code != exitNothing || !strings.Contains(stderr, "is empty") {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+	})
+
+	t.Run("list --json, dry run, purge with confirmation, redrive --all", func(t *testing.T) {
+		c := newCLI(t, endpoint, "flow")
+		c.park(t, "g1", "w1")
+		c.park(t, "g1", "w2")
+		c.park(t, "g2", "w3")
+
+		code, stdout, stderr := c.run(t, "list", "--json", "--group", "g1")
+		if code != exitOK {
+			t.Fatalf("list: exit %d: %s", code, stderr)
+		}
+		var ids []string
+		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			var m listedMessage
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("list --json line %q: %v", line, err)
+			}
+			ids = append(ids, m.WebhookID)
+		}
+		if strings.Join(ids, ",") != "w1,w2" {
+			t.Fatalf("list --json --group g1 printed %v", ids)
+		}
+
+		code, stdout, _ = c.run(t, "redrive", "--dry-run")
+		if code != exitOK || !strings.Contains(stdout, "would move 3 message(s)") {
+			t.Fatalf("dry run: exit %d, %q", code, stdout)
+		}
+		if n := c.count(t, c.source); n != 0 {
+			t.Fatalf("dry run moved %d messages", n)
+		}
+
+		code, stdout, _ = c.run(t, "purge", "--webhook-id", "w3", "--yes")
+		if code != exitOK || !strings.Contains(stdout, "purged") || !strings.Contains(stdout, "webhook=w3") {
+			t.Fatalf("purge: exit %d, %q", code, stdout)
+		}
+
+		// moto has no message move tasks: --all falls back to moving message by message.
+		code, stdout, stderr = c.run(t, "redrive", "--all")
+		if code != exitOK || !strings.Contains(stdout, "moved 2 message(s)") || !strings.Contains(stderr, "message by message") {
+			t.Fatalf("redrive --all: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		if !strings.Contains(stderr, "warning: the forwarder keeps running") {
+			t.Errorf("redrive without --pause-esm did not warn about the FIFO trade-off: %q", stderr)
+		}
+		if n := c.count(t, c.source); n != 2 {
+			t.Fatalf("source queue holds %d after redrive --all, want 2", n)
+		}
+		if n := c.count(t, c.dlq); n != 0 {
+			t.Fatalf("DLQ holds %d after redrive --all, want 0", n)
+		}
+	})
+
+	t.Run("wrong queue is explained", func(t *testing.T) {
+		c := newCLI(t, endpoint, "wrong")
+		c.dlq = strings.Replace(c.dlq, "wrong-dlq", "missing-dlq", 1)
+		code, _, stderr := c.run(t, "list")
+		if code != exitError || !strings.Contains(stderr, "no such queue here") {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+	})
+}

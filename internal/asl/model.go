@@ -44,8 +44,8 @@ type State struct {
 
 	// Input and output processing, in the order Step Functions applies them.
 	InputPath      Path           `json:"InputPath,omitzero"`
-	Parameters     map[string]any `json:"Parameters,omitempty"`
-	ResultSelector map[string]any `json:"ResultSelector,omitempty"`
+	Parameters     map[string]any `json:"Parameters,omitzero"`
+	ResultSelector map[string]any `json:"ResultSelector,omitzero"`
 	// Result is a Pass state's fixed result.
 	Result     any  `json:"Result,omitempty"`
 	ResultPath Path `json:"ResultPath,omitzero"`
@@ -54,11 +54,11 @@ type State struct {
 	// Task.
 	TimeoutSeconds   int       `json:"TimeoutSeconds,omitempty"`
 	HeartbeatSeconds int       `json:"HeartbeatSeconds,omitempty"`
-	Retry            []Retrier `json:"Retry,omitempty"`
-	Catch            []Catcher `json:"Catch,omitempty"`
+	Retry            []Retrier `json:"Retry,omitzero"`
+	Catch            []Catcher `json:"Catch,omitzero"`
 
 	// Choice.
-	Choices []ChoiceRule `json:"Choices,omitempty"`
+	Choices []ChoiceRule `json:"Choices,omitzero"`
 	Default string       `json:"Default,omitempty"`
 
 	// Wait: exactly one of these.
@@ -197,8 +197,8 @@ type ChoiceRule struct {
 	IsString                 *bool    `json:"IsString,omitempty"`
 	IsNumeric                *bool    `json:"IsNumeric,omitempty"`
 
-	And []ChoiceRule `json:"And,omitempty"`
-	Or  []ChoiceRule `json:"Or,omitempty"`
+	And []ChoiceRule `json:"And,omitzero"`
+	Or  []ChoiceRule `json:"Or,omitzero"`
 	Not *ChoiceRule  `json:"Not,omitempty"`
 
 	Next string `json:"Next,omitempty"`
@@ -238,6 +238,9 @@ func Unmarshal(data []byte) (StateMachine, error) {
 	}
 	if dec.More() {
 		return StateMachine{}, fmt.Errorf("asl: unmarshal: trailing data after the definition")
+	}
+	if sm.States == nil {
+		sm.States = map[string]State{} // absent and {} read the same
 	}
 	return sm, nil
 }

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +70,7 @@ type Function struct {
 	Started time.Time
 
 	logs *syncBuffer
+	stop func()
 }
 
 // Start builds pkg and runs it under the emulator until the test ends. env is
@@ -86,12 +88,22 @@ func Start(tb testing.TB, pkg string, env map[string]string) *Function {
 func StartBootstrap(tb testing.TB, bootstrap string, env map[string]string) *Function {
 	tb.Helper()
 	rie := testenv.RIE(tb)
-	port := testenv.FreePort(tb)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tb))
+	// The Runtime API the bootstrap polls defaults to port 9001; a port of
+	// its own lets emulators run side by side (parallel tests, packages).
+	runtimeAPI := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tb))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", addr, bootstrap)
+	cmd := exec.CommandContext(ctx, rie,
+		"--runtime-interface-emulator-address", addr,
+		"--runtime-api-address", runtimeAPI,
+		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
+	// The emulator starts the bootstrap as its child: run both in a process
+	// group of their own and end the whole group, so no function outlives
+	// the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.Env = Environ(filepath.Dir(bootstrap), env)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -105,9 +117,12 @@ func StartBootstrap(tb testing.TB, bootstrap string, env map[string]string) *Fun
 		cancel()
 		tb.Fatalf("lambdarie: start %s: %v", rie, err)
 	}
-	tb.Cleanup(func() {
+	fn.stop = sync.OnceFunc(func() {
 		cancel()
 		_ = cmd.Wait()
+	})
+	tb.Cleanup(func() {
+		fn.Stop()
 		if tb.Failed() {
 			tb.Logf("lambdarie: emulator and function output:\n%s", fn.Logs())
 		}
@@ -186,6 +201,10 @@ func (f *Function) Post(event []byte) (int, []byte, error) {
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, body, err
 }
+
+// Stop ends the emulator and the function now (otherwise they end with the
+// test); calling it again does nothing.
+func (f *Function) Stop() { f.stop() }
 
 // Logs is everything the emulator and the function printed so far (the
 // function's stdout and stderr are what CloudWatch Logs would hold).

@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/webhookq/webhookq/internal/lambdarie"
+	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+const (
+	arnPrefix = "arn:aws:states:us-east-1:123456789012:stateMachine:sales-approvals-"
+	queueURL  = "https://sqs.us-east-1.amazonaws.com/123456789012/sales-approvals.fifo"
+)
+
+// awsRequest is one request the local AWS endpoint received.
+type awsRequest struct {
+	target, host, contentType, authorization string
+	body                                     map[string]any
+}
+
+// outcome is the local Step Functions' answer for one webhook id.
+type outcome struct {
+	status, err, cause string
+	// apiError, when set, is answered as an AWS JSON error of this type.
+	apiError string
+}
+
+// localAWS is an httptest server speaking the AWS JSON 1.0 protocol for the
+// two operations the forwarder calls: Step Functions' StartSyncExecution
+// (answered from outcomes by the envelope's webhook id, SUCCEEDED when absent)
+// and SQS's ChangeMessageVisibility. It records every request.
+type localAWS struct {
+	*httptest.Server
+	outcomes map[string]outcome
+
+	mu       sync.Mutex
+	requests []awsRequest
+}
+
+func newLocalAWS(t testing.TB, outcomes map[string]outcome) *localAWS {
+	t.Helper()
+	l := &localAWS{outcomes: outcomes}
+	l.Server = httptest.NewServer(http.HandlerFunc(l.serve))
+	t.Cleanup(l.Close)
+	return l
+}
+
+func (l *localAWS) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	req := awsRequest{
+		target:        r.Header.Get("X-Amz-Target"),
+		host:          r.Host,
+		contentType:   r.Header.Get("Content-Type"),
+		authorization: r.Header.Get("Authorization"),
+	}
+	if err := json.Unmarshal(raw, &req.body); err != nil {
+		http.Error(w, `{"__type":"SerializationException"}`, http.StatusBadRequest)
+		return
+	}
+	l.mu.Lock()
+	l.requests = append(l.requests, req)
+	l.mu.Unlock()
+
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	switch req.target {
+	case "AWSStepFunctions.StartSyncExecution":
+		var env webhook.Envelope
+		input, _ := req.body["input"].(string)
+		if err := json.Unmarshal([]byte(input), &env); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"__type":"InvalidExecutionInput","message":"input is not JSON"}`)
+			return
+		}
+		l.mu.Lock()
+		o, ok := l.outcomes[env.WebhookID]
+		l.mu.Unlock()
+		if !ok {
+			o.status = "SUCCEEDED"
+		}
+		if o.apiError != "" {
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"__type": o.apiError, "message": "local endpoint says " + o.apiError})
+			return
+		}
+		sm, _ := req.body["stateMachineArn"].(string)
+		name, _ := req.body["name"].(string)
+		now := float64(time.Now().UnixMilli()) / 1000
+		resp := map[string]any{
+			"executionArn":    strings.Replace(sm, ":stateMachine:", ":express:", 1) + ":" + name + ":6f1c",
+			"stateMachineArn": sm,
+			"name":            name,
+			"startDate":       now,
+			"stopDate":        now,
+			"status":          o.status,
+			"input":           input,
+		}
+		if o.err != "" {
+			resp["error"], resp["cause"] = o.err, o.cause
+		}
+		_ = json.NewEncoder(w).Encode(resp)
+	case "AmazonSQS.ChangeMessageVisibility":
+		_, _ = io.WriteString(w, "{}")
+	default:
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"__type":"UnknownOperationException"}`)
+	}
+}
+
+func (l *localAWS) setOutcomes(o map[string]outcome) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.outcomes = o
+}
+
+func (l *localAWS) received(target string) []awsRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []awsRequest
+	for _, r := range l.requests {
+		if r.target == target {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// visibilityByReceipt is the VisibilityTimeout the SDK sent per receipt handle.
+func (l *localAWS) visibilityByReceipt(t testing.TB) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, r := range l.received("AmazonSQS.ChangeMessageVisibility") {
+		if r.body["QueueUrl"] != queueURL {
+			t.Errorf("ChangeMessageVisibility QueueUrl %v, want %s", r.body["QueueUrl"], queueURL)
+		}
+		rh, _ := r.body["ReceiptHandle"].(string)
+		v, _ := r.body["VisibilityTimeout"].(float64)
+		out[rh] = int(v)
+	}
+	return out
+}
+
+// mixedOutcomes: group req-A fails at its second record, req-B permanently at
+// its first, acct-7 succeeds, req-D times out on its final attempt.
+var mixedOutcomes = map[string]outcome{
+	"wh-a2": {status: "FAILED", err: webhook.ErrRetryable, cause: "target answered 503"},
+	"wh-b1": {status: "FAILED", err: webhook.ErrPermanent, cause: "target answered 400"},
+	"wh-d1": {status: "TIMED_OUT"},
+}
+
+type batch struct {
+	raw      []byte
+	event    events.SQSEvent
+	ids      map[string]string // webhook id → message id
+	receipts map[string]string // webhook id → receipt handle
+}
+
+func mixedBatch(t testing.TB) batch {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "internal", "forwarder", "testdata", "batch_mixed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := batch{raw: raw, ids: map[string]string{}, receipts: map[string]string{}}
+	if err := json.Unmarshal(raw, &b.event); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range b.event.Records {
+		id := *r.MessageAttributes[webhook.AttrWebhookID].StringValue
+		b.ids[id], b.receipts[id] = r.MessageId, r.ReceiptHandle
+	}
+	return b
+}
+
+// wantFailures is the exact response for the mixed batch: failures in batch
+// order, blocked records included.
+func (b batch) wantFailures() string {
+	var items []string
+	for _, id := range []string{"wh-b1", "wh-a2", "wh-b2", "wh-a3", "wh-d1"} {
+		items = append(items, `{"itemIdentifier":"`+b.ids[id]+`"}`)
+	}
+	return `{"batchItemFailures":[` + strings.Join(items, ",") + `]}`
+}
+
+// checkVisibility checks the redelivery delays of the mixed batch under the
+// example config (30 s doubling per receive, up to a fifth of jitter off).
+func (b batch) checkVisibility(t testing.TB, got map[string]int) {
+	t.Helper()
+	ranges := map[string][2]int{
+		"wh-a2": {24, 30},   // receive 1
+		"wh-d1": {384, 480}, // receive 5
+		"wh-b1": {0, 0},     // permanent
+		"wh-b2": {0, 0},     // blocked
+		"wh-a3": {0, 0},     // blocked
+	}
+	if len(got) != len(ranges) {
+		t.Errorf("visibility set on %d messages, want %d: %v", len(got), len(ranges), got)
+	}
+	for id, r := range ranges {
+		v, ok := got[b.receipts[id]]
+		if !ok || v < r[0] || v > r[1] {
+			t.Errorf("%s: visibility %d (set: %v), want within %v", id, v, ok, r)
+		}
+	}
+}
+
+// functionEnv is the forward Lambda's environment against the local endpoint.
+func functionEnv(t testing.TB, endpoint string) map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL_SFN":           endpoint,
+		"AWS_ENDPOINT_URL_SQS":           endpoint,
+		webhook.EnvConfig:                filepath.Join(testenv.RepoRoot(t), "config", "routes.yaml"),
+		webhook.EnvStateMachineARNPrefix: arnPrefix,
+		webhook.EnvQueueURL:              queueURL,
+	}
+}
+
+// TestSetupWithRealSDKClients builds the forwarder exactly as the Lambda does
+// (config from routes.yaml, the SDK's default config reading
+// AWS_ENDPOINT_URL_SFN/SQS) and checks the requests the real AWS SDK clients
+// send to a local endpoint.
+func TestSetupWithRealSDKClients(t *testing.T) {
+	testenv.AWSEnv(t, lambdarie.Region)
+	aws := newLocalAWS(t, mixedOutcomes)
+	for k, v := range functionEnv(t, aws.URL) {
+		t.Setenv(k, v)
+	}
+	fwd, err := setup(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mixedBatch(t)
+	resp, err := fwd.Handle(context.Background(), b.event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(resp)
+	if string(got) != b.wantFailures() {
+		t.Errorf("response\n got %s\nwant %s", got, b.wantFailures())
+	}
+
+	host := strings.TrimPrefix(aws.URL, "http://")
+	starts := aws.received("AWSStepFunctions.StartSyncExecution")
+	var startedIDs []string
+	for _, r := range starts {
+		if r.host != host {
+			t.Errorf("StartSyncExecution went to host %q, want %q (no sync- prefix)", r.host, host)
+		}
+		if r.contentType != "application/x-amz-json-1.0" {
+			t.Errorf("StartSyncExecution Content-Type %q", r.contentType)
+		}
+		if !strings.Contains(r.authorization, "/"+lambdarie.Region+"/states/aws4_request") {
+			t.Errorf("StartSyncExecution not SigV4-signed for states: %q", r.authorization)
+		}
+		var env webhook.Envelope
+		if err := json.Unmarshal([]byte(r.body["input"].(string)), &env); err != nil {
+			t.Fatalf("input: %v", err)
+		}
+		if want := arnPrefix + env.Route; r.body["stateMachineArn"] != want {
+			t.Errorf("stateMachineArn %v, want %s", r.body["stateMachineArn"], want)
+		}
+		if name, _ := r.body["name"].(string); !strings.HasPrefix(name, env.MessageID+"-") {
+			t.Errorf("execution name %q does not derive from message id %s", name, env.MessageID)
+		}
+		startedIDs = append(startedIDs, env.WebhookID)
+	}
+	slices.Sort(startedIDs)
+	if want := []string{"wh-a1", "wh-a2", "wh-b1", "wh-c1", "wh-c2", "wh-d1"}; !slices.Equal(startedIDs, want) {
+		t.Errorf("started %v, want %v", startedIDs, want)
+	}
+	for _, r := range aws.received("AmazonSQS.ChangeMessageVisibility") {
+		if !strings.Contains(r.authorization, "/sqs/aws4_request") || r.contentType != "application/x-amz-json-1.0" {
+			t.Errorf("ChangeMessageVisibility: Authorization %q, Content-Type %q", r.authorization, r.contentType)
+		}
+	}
+	b.checkVisibility(t, aws.visibilityByReceipt(t))
+}
+
+// TestSDKErrorIsAFailureWithoutRetry: an API error (throttling) fails the
+// record once — the SDK does not retry a StartSyncExecution, SQS redelivery does.
+func TestSDKErrorIsAFailureWithoutRetry(t *testing.T) {
+	testenv.AWSEnv(t, lambdarie.Region)
+	aws := newLocalAWS(t, map[string]outcome{"wh-a1": {apiError: "ThrottlingException"}})
+	for k, v := range functionEnv(t, aws.URL) {
+		t.Setenv(k, v)
+	}
+	fwd, err := setup(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mixedBatch(t)
+	ev := events.SQSEvent{Records: b.event.Records[:1]}
+	resp, err := fwd.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != b.ids["wh-a1"] {
+		t.Errorf("failures %v, want wh-a1's message", resp.BatchItemFailures)
+	}
+	if n := len(aws.received("AWSStepFunctions.StartSyncExecution")); n != 1 {
+		t.Errorf("%d StartSyncExecution requests, want 1 (no SDK retry)", n)
+	}
+}
+
+func TestSetupRejectsMissingSettings(t *testing.T) {
+	testenv.AWSEnv(t, lambdarie.Region)
+	t.Setenv(webhook.EnvConfig, filepath.Join(t.TempDir(), "missing.yaml"))
+	t.Setenv(webhook.EnvStateMachineARNPrefix, arnPrefix)
+	if _, err := setup(context.Background(), slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("setup accepted a missing routes.yaml")
+	}
+	t.Setenv(webhook.EnvConfig, filepath.Join(testenv.RepoRoot(t), "config", "routes.yaml"))
+	t.Setenv(webhook.EnvStateMachineARNPrefix, "")
+	if _, err := setup(context.Background(), slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("setup accepted a missing state machine ARN prefix")
+	}
+}
+
+// TestBootstrapUnderEmulator runs the real forward bootstrap under the AWS
+// Lambda Runtime Interface Emulator against the local endpoint.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	t.Parallel()
+	bootstrap := lambdarie.Build(t, "./functions/forward")
+	b := mixedBatch(t)
+
+	t.Run("mixed statuses", func(t *testing.T) {
+		t.Parallel()
+		aws := newLocalAWS(t, mixedOutcomes)
+		fn := lambdarie.StartBootstrap(t, bootstrap, functionEnv(t, aws.URL))
+		got := fn.Invoke(t, b.raw)
+		if string(got) != b.wantFailures() {
+			t.Errorf("response\n got %s\nwant %s", got, b.wantFailures())
+		}
+		b.checkVisibility(t, aws.visibilityByReceipt(t))
+
+		// The function logs one JSON line per record; the failed
+		// execution's line names it.
+		lines := fn.LogLines(`"webhook_id":"wh-a2"`)
+		if len(lines) == 0 || !strings.Contains(lines[0], `"status":"FAILED"`) || !strings.Contains(lines[0], `"execution_arn":"arn:aws:states:`) {
+			t.Errorf("log lines for wh-a2: %q\nall output:\n%s", lines, fn.Logs())
+		}
+
+		// A second batch on the warm function: all succeed.
+		aws.setOutcomes(nil)
+		if got := fn.Invoke(t, b.raw); string(got) != `{"batchItemFailures":[]}` {
+			t.Errorf("warm invoke: %s", got)
+		}
+	})
+
+	t.Run("no time left for the routes' worst case", func(t *testing.T) {
+		t.Parallel()
+		aws := newLocalAWS(t, nil)
+		env := functionEnv(t, aws.URL)
+		// Below every route's worst-case execution in the example config.
+		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "20"
+		fn := lambdarie.StartBootstrap(t, bootstrap, env)
+		got := fn.Invoke(t, b.raw)
+		var resp events.SQSEventResponse
+		if err := json.Unmarshal(got, &resp); err != nil {
+			t.Fatalf("answer %s: %v", got, err)
+		}
+		if len(resp.BatchItemFailures) != len(b.event.Records) {
+			t.Errorf("%d failures, want all %d records: %s", len(resp.BatchItemFailures), len(b.event.Records), got)
+		}
+		if n := len(aws.received("AWSStepFunctions.StartSyncExecution")); n != 0 {
+			t.Errorf("%d executions started with no time for them", n)
+		}
+	})
+
+	t.Run("bad configuration fails the init, visibly", func(t *testing.T) {
+		t.Parallel()
+		env := functionEnv(t, "http://127.0.0.1:1")
+		env[webhook.EnvConfig] = filepath.Join(t.TempDir(), "missing.yaml")
+		fn := lambdarie.StartBootstrap(t, bootstrap, env)
+		status, body, err := fn.Post(b.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status == http.StatusOK && !strings.Contains(string(body), "errorType") {
+			t.Errorf("a function without its config answered %d %s", status, body)
+		}
+		if len(fn.LogLines("forward: cannot start")) == 0 {
+			t.Errorf("no start-up error in the log:\n%s", fn.Logs())
+		}
+	})
+}

@@ -260,10 +260,14 @@ func (f *scriptedFunctions) callCount(fn string) int {
 	return len(f.calls[fn])
 }
 
-func (f *scriptedFunctions) payloads(fn string) [][]byte {
+func (f *scriptedFunctions) payloads(fn string) []json.RawMessage {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([][]byte(nil), f.calls[fn]...)
+	out := make([]json.RawMessage, len(f.calls[fn]))
+	for i, p := range f.calls[fn] {
+		out[i] = p
+	}
+	return out
 }
 
 func eventTypes(e *Execution) []string {

@@ -1,133 +1,88 @@
 package tfgen
 
 import (
-	"time"
+	"path/filepath"
+	"testing"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/testenv"
 )
 
-// exampleConfig is config/routes.yaml as the loader resolves it: the seed's
-// approval workflow on an existing HTTP API, defaults applied, overrides merged.
-func exampleConfig() *config.Config {
-	retry := config.Retry{
-		MaxAttempts: 5, Interval: 2 * time.Second, BackoffRate: 2, MaxDelay: 30 * time.Second,
-		Jitter: config.JitterFull, On: config.AllOutcomes,
+// exampleConfig is the project's example, config/routes.yaml: the seed's
+// approval workflow on an existing HTTP API.
+func exampleConfig(t testing.TB) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(filepath.Join(testenv.RepoRoot(t), "config", "routes.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	completedRetry := retry
-	completedRetry.MaxAttempts, completedRetry.Interval = 4, 5*time.Second
-	slack := &config.SecretRef{SSMParameter: "/sales-approvals/slack-webhook-url"}
-	return &config.Config{
-		Path:    "config/routes.yaml",
-		Service: "sales-approvals",
-		Region:  "ap-northeast-1",
-		Ingress: config.Ingress{HTTPAPIName: "sales-support-api", BasePath: "/hooks", MaxBodyBytes: 256 * 1024},
-		Target: config.Target{
-			BaseURL: "https://sales-support.internal.example.com",
-			Timeout: 10 * time.Second,
-			Headers: map[string]string{"X-Forwarded-By": "webhookq"},
-			Signing: &config.SecretRef{SSMParameter: "/sales-approvals/outbound-signing-secret"},
-		},
-		Queue: config.Queue{
-			MaxReceiveCount: 5, Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour,
-			BatchSize: 10, MaxConcurrency: 5,
-			RedeliveryDelay: 30 * time.Second, MaxRedeliveryDelay: 15 * time.Minute,
-		},
-		Retry:   retry,
-		Notify:  config.Notify{When: config.NotifyFinal, SlackWebhookURL: slack},
-		Logging: config.Logging{Level: config.LogAll, IncludeExecutionData: false, RetentionDays: 30},
-		Routes: []config.Route{
-			{
-				Name:      "approval-progress",
-				Path:      "/approval-progress",
-				Group:     config.Group{Source: config.GroupHeader, Value: "X-Approval-Request-Id"},
-				TargetURL: "https://sales-support.internal.example.com/api/webhooks/approval-progress",
-				Dedup:     config.Dedup{Source: config.DedupHeader, Header: "X-Delivery-Id"},
-				Headers:   []string{"X-Event-Type", "X-Delivery-Id", "X-Approval-Request-Id"},
-				Verify: &config.Verify{
-					Scheme: config.VerifyHMAC, Header: "X-Workflow-Signature",
-					Secret: config.SecretRef{SSMParameter: "/sales-approvals/workflow-saas-signing-secret"},
-				},
-				Timeout: 10 * time.Second,
-				Retry:   retry,
-				Notify:  config.Notify{When: config.NotifyFinal, SlackWebhookURL: slack},
-			},
-			{
-				Name:      "approval-completed",
-				Path:      "/approval-completed",
-				Group:     config.Group{Source: config.GroupBody, Value: "account.id"},
-				TargetURL: "https://sales-support.internal.example.com/api/webhooks/approval-completed",
-				Dedup:     config.Dedup{Source: config.DedupContent},
-				Headers:   []string{"X-Event-Type", "X-Delivery-Id"},
-				Timeout:   20 * time.Second,
-				Retry:     completedRetry,
-				Notify:    config.Notify{When: config.NotifyEveryFailure, SlackWebhookURL: slack},
-			},
-		},
-	}
+	return cfg
 }
 
-// createdAPIConfig creates its own HTTP API and exercises the other choices:
-// high-throughput mode, an SNS topic, Secrets Manager references by name and
-// by ARN, a static group, request-id deduplication, no base path.
-func createdAPIConfig() *config.Config {
-	retry := config.Retry{
-		MaxAttempts: 3, Interval: time.Second, BackoffRate: 2, MaxDelay: 10 * time.Second,
-		Jitter: config.JitterNone, On: []config.Outcome{config.OutcomeServerError, config.OutcomeTimeout},
+// createdAPIYAML creates its own HTTP API and exercises the choices the
+// example does not: high-throughput mode, an SNS topic, Secrets Manager
+// references by name and by ARN, secret headers, a static group, request-id
+// deduplication, no ingress section (no base path), ERROR logging with execution data.
+const createdAPIYAML = `service: billing-events
+region: us-east-1
+target:
+  base_url: https://billing.example.com
+  timeout: 5s
+  secret_headers:
+    Authorization:
+      secrets_manager: arn:aws:secretsmanager:us-east-1:123456789012:secret:billing/token-AbCdEf
+    X-Api-Key:
+      secrets_manager: billing/api-key
+queue:
+  max_receive_count: 3
+  retention: 1d
+  dlq_retention: 7d
+  batch_size: 1
+  max_concurrency: 2
+  high_throughput: true
+  redelivery_delay: 10s
+  max_redelivery_delay: 1m
+retry:
+  max_attempts: 3
+  interval: 1s
+  backoff_rate: 2
+  max_delay: 10s
+  jitter: none
+  on: [server_error, timeout]
+notify:
+  when: final
+  sns_topic_arn: arn:aws:sns:us-east-1:123456789012:billing-alerts
+  slack_webhook_url:
+    secrets_manager: billing/slack-webhook
+logging:
+  level: ERROR
+  include_execution_data: true
+  retention_days: 7
+routes:
+  - name: invoice-paid
+    path: /invoice-paid
+    group: static:invoices
+    target_path: /hooks/invoice-paid
+    dedup: request_id
+  - name: customer-updated
+    path: /customer-updated
+    group: body:customer.id
+    target_path: /hooks/customer-updated
+    dedup: header:X-Event-Id
+    headers: [X-Event-Id]
+    verify:
+      scheme: stripe
+      secret:
+        secrets_manager: billing/stripe-signing
+`
+
+func createdAPIConfig(t testing.TB) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("created-api.yaml", []byte(createdAPIYAML))
+	if err != nil {
+		t.Fatal(err)
 	}
-	notify := config.Notify{
-		When:            config.NotifyFinal,
-		SNSTopicARN:     "arn:aws:sns:us-east-1:123456789012:billing-alerts",
-		SlackWebhookURL: &config.SecretRef{SecretsManager: "billing/slack-webhook"},
-	}
-	return &config.Config{
-		Service: "billing-events",
-		Region:  "us-east-1",
-		Ingress: config.Ingress{MaxBodyBytes: 256 * 1024},
-		Target: config.Target{
-			BaseURL: "https://billing.example.com",
-			Timeout: 5 * time.Second,
-			SecretHeaders: map[string]config.SecretRef{
-				"Authorization": {SecretsManager: "arn:aws:secretsmanager:us-east-1:123456789012:secret:billing/token-AbCdEf"},
-				"X-Api-Key":     {SecretsManager: "billing/api-key"},
-			},
-		},
-		Queue: config.Queue{
-			MaxReceiveCount: 3, Retention: 24 * time.Hour, DLQRetention: 7 * 24 * time.Hour,
-			BatchSize: 1, MaxConcurrency: 2, HighThroughput: true,
-			RedeliveryDelay: 10 * time.Second, MaxRedeliveryDelay: time.Minute,
-		},
-		Retry:   retry,
-		Notify:  notify,
-		Logging: config.Logging{Level: config.LogError, IncludeExecutionData: true, RetentionDays: 7},
-		Routes: []config.Route{
-			{
-				Name:      "invoice-paid",
-				Path:      "/invoice-paid",
-				Group:     config.Group{Source: config.GroupStatic, Value: "invoices"},
-				TargetURL: "https://billing.example.com/hooks/invoice-paid",
-				Dedup:     config.Dedup{Source: config.DedupRequestID},
-				Headers:   []string{},
-				Timeout:   5 * time.Second,
-				Retry:     retry,
-				Notify:    notify,
-			},
-			{
-				Name:      "customer-updated",
-				Path:      "/customer-updated",
-				Group:     config.Group{Source: config.GroupBody, Value: "customer.id"},
-				TargetURL: "https://billing.example.com/hooks/customer-updated",
-				Dedup:     config.Dedup{Source: config.DedupHeader, Header: "X-Event-Id"},
-				Headers:   []string{"X-Event-Id"},
-				Verify: &config.Verify{
-					Scheme: config.VerifyStripe, Tolerance: 5 * time.Minute,
-					Secret: config.SecretRef{SecretsManager: "billing/stripe-signing"},
-				},
-				Timeout: 5 * time.Second,
-				Retry:   retry,
-				Notify:  notify,
-			},
-		},
-	}
+	return cfg
 }
 
 // workflowFiles maps each route to ../workflows/<route>.asl.json, the layout

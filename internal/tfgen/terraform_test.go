@@ -27,8 +27,8 @@ func TestTerraformModule(t *testing.T) {
 		name string
 		cfg  *config.Config
 	}{
-		{"example-existing-api", exampleConfig()},
-		{"created-api", createdAPIConfig()},
+		{"example-existing-api", exampleConfig(t)},
+		{"created-api", createdAPIConfig(t)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,7 +51,7 @@ func decode(t *testing.T, b []byte) module {
 
 func TestLocalsGolden(t *testing.T) {
 	t.Parallel()
-	for name, cfg := range map[string]*config.Config{"example": exampleConfig(), "created-api": createdAPIConfig()} {
+	for name, cfg := range testConfigs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			got := mustLocals(t, cfg)
@@ -74,7 +74,7 @@ func TestLocalsGolden(t *testing.T) {
 
 func TestLocalsDeterministicSortedIndented(t *testing.T) {
 	t.Parallel()
-	for name, cfg := range map[string]*config.Config{"example": exampleConfig(), "created-api": createdAPIConfig()} {
+	for name, cfg := range testConfigs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			first := mustLocals(t, cfg)
@@ -113,7 +113,7 @@ func TestLocalsDeterministicSortedIndented(t *testing.T) {
 // in the config, the budget and the wire contract.
 func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 	t.Parallel()
-	for name, cfg := range map[string]*config.Config{"example": exampleConfig(), "created-api": createdAPIConfig()} {
+	for name, cfg := range testConfigs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			m := decode(t, mustLocals(t, cfg))
@@ -184,7 +184,7 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 
 func TestLocalsSecretReferences(t *testing.T) {
 	t.Parallel()
-	ex := decode(t, mustLocals(t, exampleConfig()))
+	ex := decode(t, mustLocals(t, exampleConfig(t)))
 	if want := []string{"/sales-approvals/outbound-signing-secret", "/sales-approvals/workflow-saas-signing-secret"}; !reflect.DeepEqual(ex.Secrets.SSMParameters, want) {
 		t.Errorf("example deliver ssm parameters = %q, want %q", ex.Secrets.SSMParameters, want)
 	}
@@ -195,7 +195,7 @@ func TestLocalsSecretReferences(t *testing.T) {
 		t.Errorf("example slack parameter = %q, want %q", ex.Notify.SlackWebhookURL.SSMParameters, want)
 	}
 
-	cr := decode(t, mustLocals(t, createdAPIConfig()))
+	cr := decode(t, mustLocals(t, createdAPIConfig(t)))
 	want := []string{
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:billing/token-AbCdEf",
 		"billing/api-key",
@@ -214,7 +214,7 @@ func TestLocalsSecretReferences(t *testing.T) {
 
 	// A secret used twice is granted once; env references are the local
 	// twin's and grant nothing.
-	cfg := exampleConfig()
+	cfg := exampleConfig(t)
 	cfg.Target.SecretHeaders = map[string]config.SecretRef{
 		"Authorization": {SSMParameter: "/sales-approvals/outbound-signing-secret"},
 		"X-Local":       {Env: "LOCAL_TOKEN"},
@@ -228,7 +228,7 @@ func TestLocalsSecretReferences(t *testing.T) {
 // Empty lists are JSON arrays, never null: the module iterates over them.
 func TestLocalsEmptyListsAreArrays(t *testing.T) {
 	t.Parallel()
-	cfg := createdAPIConfig()
+	cfg := createdAPIConfig(t)
 	cfg.Notify = config.Notify{When: config.NotifyNever}
 	cfg.Target.SecretHeaders = nil
 	cfg.Routes[1].Verify = nil
@@ -240,7 +240,7 @@ func TestLocalsEmptyListsAreArrays(t *testing.T) {
 
 func TestLocalsEscapesTemplateSequences(t *testing.T) {
 	t.Parallel()
-	cfg := createdAPIConfig()
+	cfg := createdAPIConfig(t)
 	cfg.Notify.SNSTopicARN = "arn:aws:sns:us-east-1:123456789012:a${b}%{c}"
 	b := mustLocals(t, cfg)
 	if !bytes.Contains(b, []byte(`a$${b}%%{c}`)) {
@@ -260,7 +260,7 @@ func TestLocalsEscapesTemplateSequences(t *testing.T) {
 
 func TestLocalsReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	cfg := exampleConfig()
+	cfg := exampleConfig(t)
 	cfg.Routes[0].Headers = []string{"A", "B", "C", "D", "E"}
 	cfg.Routes[1].Headers = []string{"X Bad"}
 	workflows := workflowFiles(cfg)
@@ -301,8 +301,8 @@ func TestRoleName(t *testing.T) {
 }
 
 // manyRoutes is the example with n routes.
-func manyRoutes(n int) *config.Config {
-	cfg := exampleConfig()
+func manyRoutes(b *testing.B, n int) *config.Config {
+	cfg := exampleConfig(b)
 	base := cfg.Routes
 	cfg.Routes = make([]config.Route, n)
 	for i := range cfg.Routes {
@@ -316,7 +316,7 @@ func manyRoutes(n int) *config.Config {
 
 func BenchmarkLocals(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
-		cfg := manyRoutes(n)
+		cfg := manyRoutes(b, n)
 		workflows := workflowFiles(cfg)
 		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
@@ -327,4 +327,8 @@ func BenchmarkLocals(b *testing.B) {
 			}
 		})
 	}
+}
+
+func testConfigs(t *testing.T) map[string]*config.Config {
+	return map[string]*config.Config{"example": exampleConfig(t), "created-api": createdAPIConfig(t)}
 }

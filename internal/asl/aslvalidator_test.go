@@ -42,7 +42,7 @@ func TestASLValidatorAcceptsBuiltWorkflows(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	var files []string
-	for name, cfg := range buildCases() {
+	for name, cfg := range buildCases(t) {
 		for _, r := range cfg.Routes {
 			sm := Build(cfg, r)
 			template, err := Marshal(sm)

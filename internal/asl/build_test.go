@@ -15,7 +15,7 @@ import (
 // forEachWorkflow runs f on the workflow of every route of every build case.
 func forEachWorkflow(t *testing.T, f func(t *testing.T, cfg *config.Config, r config.Route, sm StateMachine)) {
 	t.Helper()
-	for name, cfg := range buildCases() {
+	for name, cfg := range buildCases(t) {
 		for _, r := range cfg.Routes {
 			t.Run(name+"/"+r.Name, func(t *testing.T) {
 				t.Parallel()
@@ -283,5 +283,28 @@ func TestUnmarshalNullAndAbsentPaths(t *testing.T) {
 	}
 	if want := `{"Type":"Pass","ResultPath":null,"OutputPath":"$.x","End":true}`; string(b) != want {
 		t.Errorf("re-encoded as %s, want %s", b, want)
+	}
+}
+
+// TestExampleFixtureMatchesRoutesYAML keeps exampleConfig, which the tests
+// vary field by field, equal to what the loader makes of config/routes.yaml.
+func TestExampleFixtureMatchesRoutesYAML(t *testing.T) {
+	t.Parallel()
+	loaded, fixture := loadRoutesYAML(t), exampleConfig()
+	if len(loaded.Routes) != len(fixture.Routes) {
+		t.Fatalf("routes.yaml has %d routes, the fixture %d", len(loaded.Routes), len(fixture.Routes))
+	}
+	for i, r := range loaded.Routes {
+		want, err := Marshal(Build(loaded, r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Marshal(Build(fixture, fixture.Routes[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("route %s: the fixture builds\n%s\nroutes.yaml builds\n%s", r.Name, got, want)
+		}
 	}
 }

@@ -1,10 +1,23 @@
 package asl
 
 import (
+	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/testenv"
 )
+
+// loadRoutesYAML is the repository's example, through the real loader.
+func loadRoutesYAML(tb testing.TB) *config.Config {
+	tb.Helper()
+	cfg, err := config.Load(filepath.Join(testenv.RepoRoot(tb), "config", "routes.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
 
 // exampleConfig mirrors config/routes.yaml: a route notified on the final
 // receive and one, with overrides, notified on every failure.
@@ -50,9 +63,10 @@ func singleRoute(edit func(r *config.Route)) *config.Config {
 
 // buildCases is the spread of configurations the generated workflows are
 // checked for, by name.
-func buildCases() map[string]*config.Config {
+func buildCases(tb testing.TB) map[string]*config.Config {
 	return map[string]*config.Config{
-		"example": exampleConfig(),
+		"routes.yaml": loadRoutesYAML(tb),
+		"example":     exampleConfig(),
 		"no-retry-never-notify": singleRoute(func(r *config.Route) {
 			r.Retry.MaxAttempts = 1
 			r.Notify.When = config.NotifyNever

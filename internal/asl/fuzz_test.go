@@ -8,7 +8,7 @@ import (
 // FuzzUnmarshal: a definition from disk never panics the decoder or the
 // validator, and whatever decodes survives Marshal unchanged.
 func FuzzUnmarshal(f *testing.F) {
-	for _, cfg := range buildCases() {
+	for _, cfg := range buildCases(f) {
 		for _, r := range cfg.Routes {
 			b, err := Marshal(Build(cfg, r))
 			if err != nil {

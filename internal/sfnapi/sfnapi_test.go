@@ -162,8 +162,8 @@ func TestStartSyncExecutionErrors(t *testing.T) {
 	c := client(endpoint)
 	ctx := context.Background()
 	cases := []struct {
-		name string
-		in   sfn.StartSyncExecutionInput
+		name  string
+		in    sfn.StartSyncExecutionInput
 		typed func(error) bool
 		code  string
 	}{

@@ -1,0 +1,162 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+)
+
+const schemaPath = "../../config/routes.schema.json"
+
+func readSchema(t *testing.T) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", schemaPath, err)
+	}
+	return doc.(map[string]any)
+}
+
+// schemaKeys walks the schema as the decoder walks a config and records the
+// property names at each place, in keysAt's notation.
+func schemaKeys(t *testing.T, root, s map[string]any, place string, out map[string][]string) {
+	t.Helper()
+	s = deref(t, root, s)
+	if props, ok := s["properties"].(map[string]any); ok {
+		if s["additionalProperties"] != false {
+			t.Errorf("schema at %q allows unknown keys; set additionalProperties: false", place)
+		}
+		out[place] = slices.Sorted(maps.Keys(props))
+		for key, sub := range props {
+			schemaKeys(t, root, sub.(map[string]any), childPath(place, key), out)
+		}
+	}
+	if items, ok := s["items"].(map[string]any); ok {
+		schemaKeys(t, root, items, place+"[]", out)
+	}
+	if values, ok := s["additionalProperties"].(map[string]any); ok {
+		schemaKeys(t, root, values, place+".*", out)
+	}
+}
+
+func deref(t *testing.T, root, s map[string]any) map[string]any {
+	ref, ok := s["$ref"].(string)
+	if !ok {
+		return s
+	}
+	name, ok := strings.CutPrefix(ref, "#/$defs/")
+	def, found := root["$defs"].(map[string]any)[name].(map[string]any)
+	if !ok || !found {
+		t.Fatalf("unresolvable $ref %q", ref)
+	}
+	return deref(t, root, def)
+}
+
+// The schema offers exactly the keys the loader accepts, at every level.
+func TestSchemaKeysMatchTheLoader(t *testing.T) {
+	t.Parallel()
+	root := readSchema(t)
+	got := map[string][]string{}
+	schemaKeys(t, root, root, "", got)
+	want := map[string][]string{}
+	for place, keys := range keysAt {
+		want[place] = slices.Sorted(slices.Values(keys))
+	}
+	for place, keys := range want {
+		if !slices.Equal(got[place], keys) {
+			t.Errorf("at %q the schema has %q, the loader %q", place, got[place], keys)
+		}
+	}
+	for place, keys := range got {
+		if _, ok := want[place]; !ok {
+			t.Errorf("the schema has keys %q at %q, where the loader expects none", keys, place)
+		}
+	}
+}
+
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	abs, err := filepath.Abs(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	url := "file://" + filepath.ToSlash(abs)
+	if err := c.AddResource(url, readSchema(t)); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		t.Fatalf("the schema does not compile: %v", err)
+	}
+	return sch
+}
+
+// yamlAsJSON reads a YAML file into the values a JSON decoder would produce,
+// as an editor's YAML language server sees it.
+func yamlAsJSON(t *testing.T, path string) any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestValidConfigsMatchTheSchema(t *testing.T) {
+	t.Parallel()
+	sch := compileSchema(t)
+	for _, path := range validConfigs(t) {
+		if err := sch.Validate(yamlAsJSON(t, path)); err != nil {
+			t.Errorf("%s does not validate against the schema:\n%v", path, err)
+		}
+	}
+}
+
+// The schema is not an empty promise: it catches the mistakes an editor should flag.
+func TestSchemaRejectsCommonMistakes(t *testing.T) {
+	t.Parallel()
+	sch := compileSchema(t)
+	for _, tc := range []struct{ name, yaml string }{
+		{"unknown key", base + "retyr: {}\n"},
+		{"missing route group", "service: s\nregion: us-east-1\nroutes:\n  - {name: a, path: /a}\n"},
+		{"bad jitter", base + "retry: {jitter: sometimes}\n"},
+		{"secret value instead of a reference", head + "target:\n  signing_secret: hunter2\n"},
+		{"two secret sources", head + "target:\n  signing_secret: {env: A, ssm_parameter: /a}\n"},
+		{"bad duration", base + "queue: {retention: 4 days}\n"},
+		{"bad group", base + "  - {name: b, path: /b, group: orders}\n"},
+	} {
+		path := filepath.Join(t.TempDir(), "routes.yaml")
+		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(yamlAsJSON(t, path)); err == nil {
+			t.Errorf("%s: the schema accepts it", tc.name)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+	"github.com/webhookq/webhookq/internal/asl"
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/testenv"
 )
@@ -147,7 +148,8 @@ func readTestLog(t *testing.T, log []byte) (testSummary, []string) {
 
 // renderModule lays out what terraform apply sees after cmd/generate, in a
 // temp folder: terraform/ (the hand-written files, the tests, and
-// generated.tf.json for cfg), workflows/<route>.asl.json and dist/*.zip. It
+// generated.tf.json for cfg), the routes' workflows built by internal/asl, and
+// placeholder dist/*.zip. It
 // returns the terraform folder and the number of run blocks in its tests.
 func renderModule(t *testing.T, cfg *config.Config) (string, int) {
 	t.Helper()
@@ -177,36 +179,18 @@ func renderModule(t *testing.T, cfg *config.Config) (string, int) {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(dir, "generated.tf.json"), locals)
-	for _, rel := range workflows {
-		write(t, filepath.Join(dir, rel), []byte(testWorkflow))
+	for _, r := range cfg.Routes {
+		wf, err := asl.Marshal(asl.Build(cfg, r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, workflows[r.Name]), wf)
 	}
 	for _, fn := range []string{"forward", "deliver", "notify"} {
 		write(t, filepath.Join(root, "dist", fn+".zip"), placeholderZip(t))
 	}
 	return dir, runs
 }
-
-// testWorkflow stands in for a generated workflow: the module only fills in
-// its two placeholders.
-const testWorkflow = `{
-  "StartAt": "Deliver",
-  "States": {
-    "Deliver": {
-      "Type": "Task",
-      "Resource": "arn:aws:states:::lambda:invoke",
-      "Parameters": {"FunctionName": "${deliver_function_arn}", "Payload.$": "$"},
-      "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Notify"}],
-      "End": true
-    },
-    "Notify": {
-      "Type": "Task",
-      "Resource": "arn:aws:states:::lambda:invoke",
-      "Parameters": {"FunctionName": "${notify_function_arn}", "Payload.$": "$"},
-      "End": true
-    }
-  }
-}
-`
 
 // placeholderZip is a deployment zip with an empty bootstrap; cmd/generate
 // builds the real ones, terraform only hashes them here.

@@ -176,9 +176,11 @@ run "state_machines" {
   assert {
     condition = alltrue([
       for key, sm in aws_sfn_state_machine.route :
-      strcontains(sm.definition, aws_lambda_function.function["deliver"].arn) && !strcontains(sm.definition, "deliver_function_arn") && !strcontains(sm.definition, "notify_function_arn")
+      can(jsondecode(sm.definition).StartAt) &&
+      strcontains(sm.definition, "\"${aws_lambda_function.function["deliver"].arn}\"") &&
+      !strcontains(sm.definition, "$${")
     ])
-    error_message = "the workflow placeholders must be filled with the function ARNs"
+    error_message = "each definition is its workflow's JSON with the placeholders filled in with the function ARNs"
   }
 }
 

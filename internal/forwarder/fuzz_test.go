@@ -30,6 +30,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"Records":[{"messageId":"m","messageAttributes":{"webhook-route":{"dataType":"Binary","binaryValue":"AQI="}}}]}`))
 	f.Add([]byte(`{"Records":[null,{}]}`))
 	f.Add([]byte(`{"Records":`))
+	f.Add([]byte(`{}00`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h := newHarness(t, nil, nil)
 		out, err := lambda.NewHandler(h.fwd.Handle).Invoke(context.Background(), data)
@@ -68,6 +69,7 @@ func FuzzRecord(f *testing.F) {
 	f.Add("m-2", "g", "approval-completed", "5", base64.StdEncoding.EncodeToString([]byte{0xff, 0x00, 0xfe}), "base64", "X-Delivery-Id", "d")
 	f.Add("m-3", "", "approval-progress", "x", "!!", "base64", "", "")
 	f.Add("", "g", "nope", "-1", "", "gzip", "h-", "\xff")
+	f.Add("0", "0", "approval-progress", "1", "0", "", "\xff", "0")
 	f.Fuzz(func(t *testing.T, messageID, group, route, receive, body, encoding, header, value string) {
 		rec := record("x", group, route, 1, body)
 		rec.MessageId = messageID

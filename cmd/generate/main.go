@@ -308,7 +308,19 @@ func validate(ctx context.Context, o options, files map[string][]byte, stdout, s
 		return exitFailed
 	}
 	defer os.RemoveAll(stage)
-	if err := generate.StageTerraform(stage, o.out, files); err != nil {
+	staged := maps.Clone(files)
+	for _, fn := range bundle.Functions {
+		p := bundle.ZipPath(fn)
+		if staged[p] != nil {
+			continue
+		}
+		// Not built in this run (-skip-build, -check): stage the zips in
+		// place, if any (validate does not read them; plan does).
+		if zip, err := os.ReadFile(filepath.Join(o.out, filepath.FromSlash(p))); err == nil {
+			staged[p] = zip
+		}
+	}
+	if err := generate.StageTerraform(stage, o.out, staged); err != nil {
 		fmt.Fprintln(stderr, "generate:", err)
 		return exitFailed
 	}

@@ -132,9 +132,9 @@ func (s Summary) WriteText(w io.Writer) error {
 
 	c := s.Cost
 	fmt.Fprintf(&b, "\nEstimated AWS cost per million webhooks: $%.2f (%s)\n", c.TotalUSD, c.Prices.Source)
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, l := range c.Lines {
-		fmt.Fprintf(tw, "  %s\t%s\t$%.2f\t\n", l.Service, l.Usage, l.USD)
+		fmt.Fprintf(tw, "  %s\t%s\t%8s\n", l.Service, l.Usage, fmt.Sprintf("$%.2f", l.USD))
 	}
 	tw.Flush()
 	fmt.Fprintf(&b, "  Assumes: %s average body, target answers in %s, every delivery succeeds on its first attempt\n"+

@@ -34,35 +34,25 @@ func (d TerraformDiagnostic) String() string {
 	return s
 }
 
-// stagedDirs are the folders the Terraform module reads: its own HCL and
-// generated locals, the workflows it templatefile()s and the zips it deploys.
-var stagedDirs = []string{"terraform", WorkflowsDir, "dist"}
-
-// StageTerraform copies the parts of the repository at root that the
-// Terraform module reads (terraform/, workflows/, dist/; regular files only,
-// no .terraform state) into dst, then writes files (paths relative to the
-// repository root) over them. Terraform then runs in dst/terraform without
-// touching the repository.
+// StageTerraform lays out dst like a repository checkout for Terraform: the
+// hand-written module (root/terraform/*.tf) and files (paths relative to the
+// repository root: the generated workflows and locals, the zips). Terraform
+// then runs in dst/terraform without touching the repository.
 func StageTerraform(dst, root string, files map[string][]byte) error {
-	for _, dir := range stagedDirs {
-		entries, err := os.ReadDir(filepath.Join(root, dir))
-		if os.IsNotExist(err) {
-			continue
-		}
+	module, err := filepath.Glob(filepath.Join(root, "terraform", "*.tf"))
+	if err != nil {
+		return err
+	}
+	if len(module) == 0 {
+		return fmt.Errorf("no Terraform module in %s", filepath.Join(root, "terraform"))
+	}
+	for _, p := range module {
+		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			if !e.Type().IsRegular() {
-				continue
-			}
-			data, err := os.ReadFile(filepath.Join(root, dir, e.Name()))
-			if err != nil {
-				return err
-			}
-			if err := writeStaged(dst, dir+"/"+e.Name(), data); err != nil {
-				return err
-			}
+		if err := writeStaged(dst, "terraform/"+filepath.Base(p), data); err != nil {
+			return err
 		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(files)) {

@@ -173,6 +173,11 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			}
 		})
 	}
+	// One structured line per attempt, as CloudWatch Logs would hold it.
+	lines := fn.LogLines(`"webhookId":"wh-fail"`)
+	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], `"error":"Webhook.Retryable"`) {
+		t.Errorf("log lines for wh-fail: %q", lines)
+	}
 	if strings.Contains(fn.Logs(), signingKey) || strings.Contains(fn.Logs(), base64.StdEncoding.EncodeToString([]byte(signingKey))) {
 		t.Error("the function logged the signing secret")
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -53,6 +54,8 @@ type Deliverer struct {
 	Now func() time.Time
 	// Sleep waits for d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Log receives one line per attempt; nil means slog.Default().
+	Log *slog.Logger
 }
 
 // New returns a Deliverer with an HTTP client that never follows redirects
@@ -74,10 +77,25 @@ func NewHTTPClient() *http.Client {
 	}
 }
 
-// Handle is the Lambda handler: Deliver, with failures turned into the
-// function errors the workflow matches by name.
+// Handle is the Lambda handler: Deliver, logged, with failures turned into
+// the function errors the workflow matches by name.
 func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (webhook.DeliverResult, error) {
 	res, err := d.Deliver(ctx, req)
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	attrs := []any{"webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group, "attempt", req.Attempt()}
+	if err != nil {
+		var f *Failure
+		name := webhook.ErrPermanent
+		if errors.As(err, &f) {
+			name = f.Name()
+		}
+		log.Warn("delivery failed", append(attrs, "error", name, "cause", err.Error())...)
+	} else {
+		log.Info("delivered", append(attrs, "status", res.Status, "latencyMs", res.LatencyMS)...)
+	}
 	return res, LambdaError(err)
 }
 

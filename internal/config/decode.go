@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,8 +92,10 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	}
 	switch n.Tag {
-	case "!!int", "!!float":
+	case "!!int":
 		return "a number"
+	case "!!float":
+		return "a decimal number"
 	case "!!bool":
 		return "a boolean"
 	case "!!str":
@@ -139,7 +142,7 @@ func (d *decoder) mapping(n *yaml.Node, path, place string) fields {
 			continue
 		}
 		seen[k.Value] = k
-		if !contains(valid, k.Value) {
+		if !slices.Contains(valid, k.Value) {
 			d.report(k, childPath(path, k.Value), "%s", unknownKeyMessage(k.Value, valid))
 			continue
 		}
@@ -149,15 +152,6 @@ func (d *decoder) mapping(n *yaml.Node, path, place string) fields {
 		f.vals[k.Value] = v
 	}
 	return f
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (f fields) child(key string) string { return childPath(f.path, key) }
@@ -193,7 +187,7 @@ func (f fields) scalar(key, want string, tags ...string) *yaml.Node {
 	if n == nil {
 		return nil
 	}
-	if n.Kind == yaml.ScalarNode && contains(tags, n.Tag) {
+	if n.Kind == yaml.ScalarNode && slices.Contains(tags, n.Tag) {
 		return n
 	}
 	f.typeError(n, key, want)
@@ -309,7 +303,7 @@ func (f fields) enum(key string, allowed []string, dst *string) *yaml.Node {
 	if n == nil {
 		return nil
 	}
-	if !contains(allowed, v) {
+	if !slices.Contains(allowed, v) {
 		f.d.report(n, f.child(key), "%s", enumMessage(v, allowed))
 		return nil
 	}

@@ -117,7 +117,6 @@ func (d *decoder) document(data []byte) *Config {
 
 	c := defaultConfig(d.file)
 	f := d.mapping(root, "", "")
-	f.node = root
 	serviceNode := f.str("service", &c.Service)
 	f.require("service", "name the deployment, e.g. service: sales-approvals (it prefixes every AWS resource name)")
 	if serviceNode != nil {
@@ -308,7 +307,7 @@ func (d *decoder) outcomes(n *yaml.Node, path string) []Outcome {
 	out := []Outcome{}
 	for i, v := range vals {
 		switch {
-		case !contains(allowed, v):
+		case !slices.Contains(allowed, v):
 			d.report(nodes[i], path, "%s", enumMessage(v, allowed))
 		case slices.Contains(out, Outcome(v)):
 			d.report(nodes[i], path, "%q is listed twice; keep one", v)

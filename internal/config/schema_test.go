@@ -160,3 +160,20 @@ func TestSchemaRejectsCommonMistakes(t *testing.T) {
 		}
 	}
 }
+
+// docs/config.md documents every key the loader accepts.
+func TestDocsCoverEveryKey(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	for place, keys := range keysAt {
+		for _, key := range keys {
+			if !strings.Contains(doc, "`"+key+"`") && !strings.Contains(doc, "`"+key+".") {
+				t.Errorf("docs/config.md does not document %q (at %q)", key, place)
+			}
+		}
+	}
+}

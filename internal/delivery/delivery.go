@@ -192,11 +192,28 @@ func (a attempt) verifyInbound(ctx context.Context, v config.Verify, headers map
 	if err != nil {
 		return &Failure{Retryable: true, Message: fmt.Sprintf("%s: inbound signature (%s): cannot read the secret: %v", a.prefix(), v.Scheme, err)}
 	}
-	in := signature.Inbound{Scheme: v.Scheme, Secret: []byte(sec), Header: v.Header, Tolerance: v.Tolerance, Now: a.d.Now}
+	received := a.receivedAt()
+	in := signature.Inbound{Scheme: v.Scheme, Secret: []byte(sec), Header: v.Header, Tolerance: v.Tolerance,
+		Now: func() time.Time { return received }}
 	if err := in.Verify(headers, body); err != nil {
 		return a.permanent("inbound signature (%s) is invalid: %v", v.Scheme, err)
 	}
 	return nil
+}
+
+// receivedAt is when ingress accepted the webhook (the envelope's RFC 3339
+// or epoch-millis receivedAt), else now: a timestamped signature's age is
+// checked at receipt, so a webhook that waited in the queue or the DLQ
+// still verifies.
+func (a attempt) receivedAt() time.Time {
+	v := strings.TrimSpace(a.req.Webhook.ReceivedAt)
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t
+	}
+	return a.d.now()
 }
 
 // hopByHop are headers that describe one connection, not the webhook; the

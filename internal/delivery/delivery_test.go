@@ -511,3 +511,47 @@ func TestInvokeErrorTypes(t *testing.T) {
 		})
 	}
 }
+
+// A Slack-signed webhook that waited in the queue longer than the tolerance
+// still verifies: its age is measured at receipt (the envelope's receivedAt),
+// not at delivery.
+func TestInboundTimestampCheckedAtReceipt(t *testing.T) {
+	t.Parallel()
+	ref := config.SecretRef{Env: "SLACK_SIGNING"}
+	received := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	delivered := received.Add(2 * time.Hour)
+	body := "token=x&command=%2Fdeploy"
+	ts := strconv.FormatInt(received.Add(-10*time.Second).Unix(), 10)
+	m := hmac.New(sha256.New, []byte("slack-secret"))
+	m.Write([]byte("v0:" + ts + ":" + body))
+	headers := map[string]string{"X-Slack-Signature": "v0=" + hex.EncodeToString(m.Sum(nil)), "X-Slack-Request-Timestamp": ts}
+	tests := []struct {
+		name, receivedAt, wantErr string
+	}{
+		{"RFC 3339 receipt", received.Format(time.RFC3339Nano), ""},
+		{"epoch-millis receipt", strconv.FormatInt(received.UnixMilli(), 10), ""},
+		{"no receipt time: checked now, expired", "", "older than the request's receipt, beyond the 5m0s tolerance"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig("https://t.test", allOutcomes)
+			cfg.Routes[0].Verify = &config.Verify{Scheme: config.VerifySlack, Secret: ref, Tolerance: 5 * time.Minute}
+			d := newDeliverer(cfg, answer(200, nil, ""))
+			d.Secrets = &fakeSecrets{values: map[config.SecretRef]string{ref: "slack-secret"}}
+			d.Now = func() time.Time { return delivered }
+			req := request(body, 0)
+			req.Webhook.Headers, req.Webhook.ReceivedAt = headers, tt.receivedAt
+			_, err := d.Deliver(context.Background(), req)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Deliver: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Deliver = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -40,9 +40,12 @@ type Inbound struct {
 	Secret []byte
 	// Header is the signature header of config.VerifyHMAC.
 	Header string
-	// Tolerance bounds the age (and future skew) of stripe and slack timestamps.
+	// Tolerance bounds the age (and future skew) of stripe and slack
+	// timestamps, measured at Now.
 	Tolerance time.Duration
-	// Now is the clock; nil means time.Now.
+	// Now is when the request was received: replay protection is about the
+	// receipt, not the (possibly much later, retried or redriven) delivery.
+	// nil means time.Now.
 	Now func() time.Time
 }
 
@@ -192,8 +195,8 @@ func (v Inbound) verifySlack(sig, ts string, body []byte) error {
 	return nil
 }
 
-// checkAge rejects a unix-seconds timestamp farther than the tolerance from now,
-// in either direction (a replay, or a clock far ahead).
+// checkAge rejects a unix-seconds timestamp farther than the tolerance from
+// the moment of receipt, in either direction (a replay, or a clock far ahead).
 func (v Inbound) checkAge(name, ts string) error {
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
@@ -208,8 +211,12 @@ func (v Inbound) checkAge(name, ts string) error {
 		tol = DefaultTolerance
 	}
 	age := now().Unix() - sec
-	if age > int64(tol/time.Second) || -age > int64(tol/time.Second) {
-		return fmt.Errorf("%s timestamp is %ds away from now, beyond the %s tolerance", name, age, tol)
+	limit := int64(tol / time.Second)
+	switch {
+	case age > limit:
+		return fmt.Errorf("%s timestamp is %ds older than the request's receipt, beyond the %s tolerance", name, age, tol)
+	case -age > limit:
+		return fmt.Errorf("%s timestamp is %ds ahead of the request's receipt, beyond the %s tolerance", name, -age, tol)
 	}
 	return nil
 }

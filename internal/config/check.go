@@ -65,9 +65,12 @@ func (c *Config) serviceNames() []derivedName {
 			derivedName{"Lambda function name", c.FunctionName(fn), 64},
 			derivedName{"CloudWatch log group name", c.FunctionLogGroup(fn), 512})
 	}
-	for _, p := range RolePrincipals {
-		names = append(names, derivedName{"IAM role name", c.RoleName(p), 64})
+	// The IAM roles the generator names after the service: one per Lambda,
+	// named like it, and ingress's (per-route roles it shortens with a hash).
+	for _, fn := range Functions {
+		names = append(names, derivedName{"IAM role name", c.FunctionName(fn), 64})
 	}
+	names = append(names, derivedName{"IAM role name", c.Service + "-ingress", 64})
 	return names
 }
 

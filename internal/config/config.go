@@ -252,13 +252,6 @@ func (c *Config) StateMachineLogGroup(r Route) string {
 	return "/aws/vendedlogs/states/" + c.StateMachineName(r)
 }
 
-// RolePrincipals are the principals that get an IAM role of their own: the
-// three Lambdas, the state machines and API Gateway's SQS integration.
-var RolePrincipals = []string{"forward", "deliver", "notify", "states", "apigw"}
-
-// RoleName is the IAM role name of a principal, "<service>-<principal>".
-func (c *Config) RoleName(principal string) string { return c.Service + "-" + principal }
-
 // Route returns the route with the given name.
 func (c *Config) Route(name string) (Route, bool) {
 	for _, r := range c.Routes {

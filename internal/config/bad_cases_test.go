@@ -61,6 +61,9 @@ var badCases = []badCase{
 	{"unknown secret ref key", head + "target:\n  base_url: https://app.example.com\n  signing_secret:\n    ssm_paramter: /x\n", []string{
 		"bad.yaml:10:5: target.signing_secret.ssm_paramter: unknown key \"ssm_paramter\"; did you mean \"ssm_parameter\"?",
 	}},
+	{"merge key", base + "retry: &r {max_attempts: 2}\nnotify:\n  <<: *r\n", []string{
+		"bad.yaml:11:3: notify: YAML merge keys (<<) are not supported; write the keys out (a whole value can still be an alias: key: *anchor)",
+	}},
 	{"duplicate key", base + "region: eu-west-1\n", []string{
 		"bad.yaml:9:1: region: duplicate key \"region\" (first on line 2); keep one",
 	}},

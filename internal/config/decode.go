@@ -142,6 +142,10 @@ func (d *decoder) mapping(n *yaml.Node, path, place string) fields {
 			continue
 		}
 		seen[k.Value] = k
+		if k.Tag == "!!merge" {
+			d.report(k, path, "YAML merge keys (<<) are not supported; write the keys out (a whole value can still be an alias: key: *anchor)")
+			continue
+		}
 		if !slices.Contains(valid, k.Value) {
 			d.report(k, childPath(path, k.Value), "%s", unknownKeyMessage(k.Value, valid))
 			continue

@@ -46,6 +46,11 @@ func unknownKeyMessage(key string, valid []string) string {
 // suggest returns the candidate closest to word when it is close enough to be
 // a typo: at most a third of the word's length (and at least 1) edits away.
 func suggest(word string, candidates []string) (string, bool) {
+	// No candidate is longer than 32 characters, so a longer word is more
+	// than a third of its length away from all of them.
+	if len(word) > 64 {
+		return "", false
+	}
 	best, bestDist := "", -1
 	lw := strings.ToLower(word)
 	for _, c := range candidates {

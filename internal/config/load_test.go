@@ -326,6 +326,7 @@ func TestSuggest(t *testing.T) {
 		{"targets", "target", true},
 		{"colour", "", false},
 		{"x", "", false},
+		{strings.Repeat("region", 20), "", false},
 	} {
 		got, ok := suggest(tc.word, keysAt[""])
 		if tc.word == "max_attemps" {

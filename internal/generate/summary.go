@@ -123,6 +123,7 @@ func (s Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", r.Name, r.Attempts, r.Budget.TaskTimeout, r.Budget.Backoff, r.Budget.WorstExecution)
 	}
 	tw.Flush()
+	fmt.Fprintln(&b, "  (worst case: every attempt and Lambda service retry times out, each waits its capped backoff, then Notify)")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  worst-case execution\t%s\n", s.Budget.WorstExecution)
 	fmt.Fprintf(tw, "  forward Lambda timeout\t%s\n", s.Budget.ForwardTimeout)

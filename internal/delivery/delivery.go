@@ -7,6 +7,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -138,7 +139,7 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
 		return webhook.DeliverResult{}, a.permanent("invalid target URL %q", truncate(redact(a.route.TargetURL), 200))
 	}
-	where := "POST " + redactURL(target)
+	where := "POST " + truncate(redactURL(target), 300)
 
 	if v := a.route.Verify; v != nil {
 		if err := a.verifyInbound(ctx, *v, env.Headers, body); err != nil {
@@ -247,7 +248,14 @@ func (a attempt) setHeaders(ctx context.Context, h http.Header, body []byte) err
 		}
 		h.Set(k, v)
 	}
+	if h.Get("Content-Type") == "" && json.Valid(body) {
+		// Ingress keeps only the configured headers; a JSON body without its
+		// Content-Type would go unparsed by most web frameworks.
+		h.Set("Content-Type", "application/json")
+	}
 	h.Set(webhook.HeaderWebhookID, env.WebhookID)
+	// With Idempotency-Key set, net/http may replay the POST on a kept-alive
+	// connection that died while the Lambda was frozen, instead of failing.
 	h.Set(webhook.HeaderIdempotencyKey, env.WebhookID)
 	if t.Signing != nil {
 		sec, err := a.d.Secrets.Resolve(ctx, *t.Signing)

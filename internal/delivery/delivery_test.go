@@ -555,3 +555,39 @@ func TestInboundTimestampCheckedAtReceipt(t *testing.T) {
 		})
 	}
 }
+
+func TestContentTypeDefaultsToJSONOnlyForJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, carried, static, want string
+	}{
+		{"JSON body, nothing carried", `{"a":1}`, "", "", "application/json"},
+		{"form body, nothing carried", "a=1&b=2", "", "", ""},
+		{"carried wins", `{"a":1}`, "application/vnd.api+json", "", "application/vnd.api+json"},
+		{"static wins", "a=1", "", "application/x-www-form-urlencoded", "application/x-www-form-urlencoded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got string
+			cfg := testConfig("https://t.test", allOutcomes)
+			if tt.static != "" {
+				cfg.Target.Headers = map[string]string{"Content-Type": tt.static}
+			}
+			d := newDeliverer(cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
+				got = r.Header.Get("Content-Type")
+				return answer(200, nil, "")(r)
+			}))
+			req := request(tt.body, 0)
+			if tt.carried != "" {
+				req.Webhook.Headers["Content-Type"] = tt.carried
+			}
+			if _, err := d.Deliver(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Content-Type = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -2,15 +2,17 @@
 # (ingress.http_api_name): the name must find exactly one API.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source          = "./tests/mocks"
+  override_during = plan
 }
 
 run "api_name_finds_nothing" {
   command = plan
 
   override_data {
-    target = data.aws_apigatewayv2_apis.existing[0]
-    values = { ids = [] }
+    target          = data.aws_apigatewayv2_apis.existing[0]
+    override_during = plan
+    values          = { ids = [] }
   }
 
   expect_failures = [data.aws_apigatewayv2_apis.existing]
@@ -20,21 +22,24 @@ run "api_name_is_ambiguous" {
   command = plan
 
   override_data {
-    target = data.aws_apigatewayv2_apis.existing[0]
-    values = { ids = ["a1b2c3d4e5", "k1l2m3n4o5"] }
+    target          = data.aws_apigatewayv2_apis.existing[0]
+    override_during = plan
+    values          = { ids = ["a1b2c3d4e5", "k1l2m3n4o5"] }
   }
 
   expect_failures = [data.aws_apigatewayv2_apis.existing]
 }
 
 run "stage_other_than_default" {
+  command = plan
   variables {
     existing_api_stage = "prod"
   }
 
   override_data {
-    target = data.aws_apigatewayv2_apis.existing[0]
-    values = { ids = ["a1b2c3d4e5"] }
+    target          = data.aws_apigatewayv2_apis.existing[0]
+    override_during = plan
+    values          = { ids = ["a1b2c3d4e5"] }
   }
 
   assert {

@@ -3,15 +3,19 @@
 # run this for several configurations; run it by hand with
 #   terraform -chdir=terraform init && terraform -chdir=terraform test
 # (needs dist/*.zip and workflows/*.asl.json, i.e. after go run ./cmd/generate).
+# Every run is a plan whose mocked values are known at plan time
+# (override_during = plan), so nothing is applied, not even to the mocks.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source          = "./tests/mocks"
+  override_during = plan
 }
 
 # The two queues and the state machines get distinct ARNs, so the assertions
 # can tell which one a policy names.
 override_resource {
-  target = aws_sqs_queue.main
+  target          = aws_sqs_queue.main
+  override_during = plan
   values = {
     arn = "arn:aws:sqs:ap-northeast-1:123456789012:main.fifo"
     id  = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/main.fifo"
@@ -20,7 +24,8 @@ override_resource {
 }
 
 override_resource {
-  target = aws_sqs_queue.dlq
+  target          = aws_sqs_queue.dlq
+  override_during = plan
   values = {
     arn = "arn:aws:sqs:ap-northeast-1:123456789012:dlq.fifo"
     id  = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/dlq.fifo"
@@ -29,6 +34,7 @@ override_resource {
 }
 
 run "queues" {
+  command = plan
   assert {
     condition     = aws_sqs_queue.main.name == local.webhookq.queue.name && aws_sqs_queue.dlq.name == local.webhookq.queue.dlq_name
     error_message = "queue names must come from the generated locals"
@@ -103,6 +109,7 @@ run "queues" {
 }
 
 run "functions" {
+  command = plan
   assert {
     condition = alltrue([
       for key, fn in aws_lambda_function.function :
@@ -152,6 +159,7 @@ run "functions" {
 }
 
 run "state_machines" {
+  command = plan
   assert {
     condition     = toset(keys(aws_sfn_state_machine.route)) == toset(keys(local.webhookq.routes))
     error_message = "one state machine per route"
@@ -185,6 +193,7 @@ run "state_machines" {
 }
 
 run "iam_scoping" {
+  command = plan
   assert {
     condition     = toset(jsondecode(aws_iam_role_policy.function["forward"].policy).Statement[1].Resource) == toset([for sm in aws_sfn_state_machine.route : sm.arn])
     error_message = "forward may start exactly the route state machines"
@@ -241,6 +250,7 @@ run "iam_scoping" {
 }
 
 run "ingress" {
+  command = plan
   assert {
     condition = alltrue([
       for key, route in local.webhookq.routes :

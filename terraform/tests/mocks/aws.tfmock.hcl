@@ -59,3 +59,9 @@ mock_resource "aws_sfn_state_machine" {
     arn = "arn:aws:states:ap-northeast-1:123456789012:stateMachine:mock"
   }
 }
+
+mock_resource "aws_apigatewayv2_integration" {
+  defaults = {
+    id = "abc1234"
+  }
+}

@@ -16,7 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func openBolt(t *testing.T, file string) *bolt.DB {
+func openBolt(t testing.TB, file string) *bolt.DB {
 	t.Helper()
 	db, err := bolt.Open(file, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"time"
+	"unsafe"
 
 	"github.com/webhookq/webhookq/internal/asl"
 )
@@ -115,6 +117,9 @@ func (r *Runner) Execute(ctx context.Context, m *Machine, name string, input []b
 		deadline: start.Add(limit),
 	}
 	x.record.Route, x.record.Group = envelopeLabels(data)
+	if m, ok := data.(map[string]any); ok {
+		x.lastObject, x.lastRaw = reflect.ValueOf(m).UnsafePointer(), x.record.Input
+	}
 	x.contextExecution = map[string]any{
 		"Id":        x.record.ARN,
 		"Input":     data,
@@ -169,6 +174,9 @@ type execution struct {
 	deadline time.Time
 
 	contextExecution, contextStateMachine map[string]any
+
+	lastObject unsafe.Pointer // see raw
+	lastRaw    json.RawMessage
 }
 
 func (x *execution) event(e Event) {
@@ -177,10 +185,20 @@ func (x *execution) event(e Event) {
 	x.record.Events = append(x.record.Events, e)
 }
 
+// raw is v's JSON for the history. Values are immutable and states often
+// pass an object on unchanged (a state's input is the previous output), so
+// the last object encoded is remembered by identity and not encoded again.
 func (x *execution) raw(v any) json.RawMessage {
+	m, isObject := v.(map[string]any)
+	if isObject && x.lastRaw != nil && reflect.ValueOf(m).UnsafePointer() == x.lastObject {
+		return x.lastRaw
+	}
 	b, err := marshalJSON(v)
 	if err != nil {
 		return json.RawMessage(fmt.Sprintf("%q", err.Error()))
+	}
+	if isObject {
+		x.lastObject, x.lastRaw = reflect.ValueOf(m).UnsafePointer(), b
 	}
 	return b
 }

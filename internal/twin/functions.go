@@ -26,7 +26,7 @@ import (
 type functions struct {
 	byName map[string]lambda.Handler // by function ARN
 	// onNotify sees every notify invocation and its outcome.
-	onNotify func(req webhook.NotifyRequest, delivered []string, err error)
+	onNotify  func(req webhook.NotifyRequest, delivered []string, err error)
 	notifyARN string
 }
 

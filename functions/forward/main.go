@@ -16,8 +16,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -53,20 +55,7 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 	if err != nil {
 		return nil, fmt.Errorf("AWS config: %w", err)
 	}
-	// StartSyncExecution holds the connection for the whole execution: the
-	// client's timeout must outlast the longest one.
-	sdkTimeout := config.ComputeBudget(cfg).SDKTimeout
-	states := sfn.NewFromConfig(awsCfg, func(o *sfn.Options) {
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(sdkTimeout)
-		// A retried StartSyncExecution would run the workflow again inside
-		// the same Lambda budget; SQS redelivery is the retry.
-		o.RetryMaxAttempts = 1
-		if o.BaseEndpoint != nil {
-			// Against a local endpoint the "sync-" host prefix AWS uses for
-			// StartSyncExecution would name a host that does not exist.
-			o.APIOptions = append(o.APIOptions, disableHostPrefix)
-		}
-	})
+	states := newStatesClient(awsCfg, config.ComputeBudget(cfg).SDKTimeout)
 	return forwarder.New(forwarder.Options{
 		Config:                cfg,
 		StateMachineARNPrefix: os.Getenv(webhook.EnvStateMachineARNPrefix),
@@ -75,6 +64,23 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 		Queue:                 sqs.NewFromConfig(awsCfg),
 		Logger:                log,
 		Jitter:                rand.Float64,
+	})
+}
+
+// newStatesClient is the Step Functions client for StartSyncExecution.
+func newStatesClient(awsCfg aws.Config, timeout time.Duration) *sfn.Client {
+	return sfn.NewFromConfig(awsCfg, func(o *sfn.Options) {
+		// StartSyncExecution holds the connection for the whole execution:
+		// the client's timeout must outlast the longest one.
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
+		// A retried StartSyncExecution would run the workflow again inside
+		// the same Lambda budget; SQS redelivery is the retry.
+		o.RetryMaxAttempts = 1
+		if o.BaseEndpoint != nil {
+			// Against a local endpoint the "sync-" host prefix AWS uses for
+			// StartSyncExecution would name a host that does not exist.
+			o.APIOptions = append(o.APIOptions, disableHostPrefix)
+		}
 	})
 }
 

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -202,12 +203,29 @@ func (f *Forwarder) forwardGroup(ctx context.Context, records []events.SQSMessag
 		}
 		for _, j := range indexes[k+1:] {
 			outcomes[j] = notStarted
-			f.log.LogAttrs(ctx, slog.LevelWarn, "not started: an earlier message of its group was not forwarded",
-				recordAttrs(records[j], slog.String("blocked_by", records[i].MessageId))...)
+			f.logBlocked(ctx, records[j], records[i].MessageId)
 			f.setVisibility(ctx, records[j], 0)
 		}
 		return
 	}
+}
+
+// logBlocked logs a record held back behind its group's failed head. SQS
+// counts a receive for it all the same: on its final receive it goes to the
+// DLQ with the head without ever having been tried (and the workflow, which
+// notifies, never ran for it), so that case is an error an operator must see.
+func (f *Forwarder) logBlocked(ctx context.Context, rec events.SQSMessage, head string) {
+	receiveCount, _ := strconv.Atoi(rec.Attributes[attrReceiveCount])
+	final := receiveCount >= f.cfg.Queue.MaxReceiveCount
+	attrs := recordAttrs(rec,
+		slog.String("blocked_by", head),
+		slog.Int("receive_count", receiveCount),
+		slog.Bool("final_attempt", final))
+	if final {
+		f.log.LogAttrs(ctx, slog.LevelError, "not started on its final receive: an earlier message of its group was not forwarded; it will go to the DLQ untried", attrs...)
+		return
+	}
+	f.log.LogAttrs(ctx, slog.LevelWarn, "not started: an earlier message of its group was not forwarded", attrs...)
 }
 
 // forward runs one record's execution and sets its visibility when it failed.

@@ -242,6 +242,15 @@ func TestHandleCases(t *testing.T) {
 			wantLog:     "not started: an earlier message of its group was not forwarded",
 		},
 		{
+			name:        "a record blocked on its final receive is an error in the log",
+			records:     []events.SQSMessage{record("1", "g1", progress, 5, okBody), record("2", "g1", progress, 5, okBody)},
+			results:     map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrRetryable}},
+			wantFailed:  []string{"msg-1", "msg-2"},
+			wantStarted: []string{"wh-1"},
+			wantVis:     map[string]int32{"rh-1": 480, "rh-2": 0},
+			wantLog:     "it will go to the DLQ untried",
+		},
+		{
 			name:        "unknown route fails and blocks its group only",
 			records:     []events.SQSMessage{record("1", "g1", "no-such-route", 1, okBody), record("2", "g1", progress, 1, okBody), record("3", "g2", progress, 1, okBody)},
 			wantFailed:  []string{"msg-1", "msg-2"},
@@ -405,6 +414,21 @@ func TestVisibilityFailureIsOnlyLogged(t *testing.T) {
 	}
 	if n := strings.Count(h.logs.String(), "ChangeMessageVisibility failed"); n != 5 {
 		t.Errorf("%d visibility failure log lines, want 5", n)
+	}
+}
+
+// TestVisibilityRoundsUp: ChangeMessageVisibility takes whole seconds; a
+// delay never comes out shorter than scheduled.
+func TestVisibilityRoundsUp(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed}}, func(o *forwarder.Options) {
+		o.Config.Queue.RedeliveryDelay = 1500 * time.Millisecond
+	})
+	if _, err := h.fwd.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record("1", "g1", "approval-progress", 1, "{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.queue.byReceipt(); got["rh-1"] != 2 {
+		t.Errorf("visibility %v, want 2 s for a 1.5 s delay", got)
 	}
 }
 

@@ -2,6 +2,7 @@ package fifo
 
 import (
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -26,6 +27,9 @@ type committer struct {
 	pending []commitRequest
 	closed  bool
 	done    chan struct{}
+	// commits and requests count transactions and the requests they carried,
+	// for the benchmarks' requests-per-commit figure.
+	commits, requests atomic.Int64
 }
 
 func newCommitter(db *bolt.DB) *committer {
@@ -64,6 +68,8 @@ func (c *committer) run() {
 		closed := c.closed
 		c.mu.Unlock()
 		if len(batch) > 0 {
+			c.commits.Add(1)
+			c.requests.Add(int64(len(batch)))
 			err := c.db.Update(func(tx *bolt.Tx) error {
 				for _, r := range batch {
 					for _, o := range r.ops {

@@ -553,55 +553,94 @@ func (q *queue) byHandle(handle string) (m *message, current bool, err error) {
 // handle (the message was received again since) or one of a message already
 // gone succeeds without deleting anything.
 func (s *Store) Delete(queueName, handle string) error {
-	s.mu.Lock()
-	q, err := s.queue(queueName)
+	errs, err := s.DeleteBatch(queueName, []string{handle})
 	if err != nil {
-		s.mu.Unlock()
 		return err
 	}
-	m, current, err := q.byHandle(handle)
-	if err != nil || m == nil || !current {
-		s.mu.Unlock()
-		return err
-	}
-	q.remove(m)
-	q.notify()
-	done := s.commits.submit(deleteMessageOp(q.name, m.seq))
-	s.mu.Unlock()
-	return <-done
+	return errs[0]
+}
+
+// DeleteBatch deletes several messages in one commit; errs[i] is handle i's.
+func (s *Store) DeleteBatch(queueName string, handles []string) (errs []error, err error) {
+	return s.updateBatch(queueName, len(handles), func(q *queue, i int, now time.Time) (op, error) {
+		m, current, err := q.byHandle(handles[i])
+		if err != nil || m == nil || !current {
+			return nil, err
+		}
+		q.remove(m)
+		return deleteMessageOp(q.name, m.seq), nil
+	})
+}
+
+// VisibilityChange is one entry of ChangeVisibilityBatch.
+type VisibilityChange struct {
+	ReceiptHandle string
+	Timeout       time.Duration
 }
 
 // ChangeVisibility sets an in-flight message's remaining invisibility to
 // timeout from now; zero makes it visible at once.
 func (s *Store) ChangeVisibility(queueName, handle string, timeout time.Duration) error {
-	if timeout < 0 || timeout > 12*time.Hour {
-		return newError("InvalidParameterValue", "Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.", int(timeout.Seconds()))
+	errs, err := s.ChangeVisibilityBatch(queueName, []VisibilityChange{{ReceiptHandle: handle, Timeout: timeout}})
+	if err != nil {
+		return err
 	}
+	return errs[0]
+}
+
+// ChangeVisibilityBatch changes several messages' visibility in one commit;
+// errs[i] is entry i's.
+func (s *Store) ChangeVisibilityBatch(queueName string, changes []VisibilityChange) (errs []error, err error) {
+	return s.updateBatch(queueName, len(changes), func(q *queue, i int, now time.Time) (op, error) {
+		c := changes[i]
+		if c.Timeout < 0 || c.Timeout > 12*time.Hour {
+			return nil, newError("InvalidParameterValue", "Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.", int(c.Timeout.Seconds()))
+		}
+		m, current, err := q.byHandle(c.ReceiptHandle)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil || !current {
+			return nil, newError("InvalidParameterValue", "Value %s for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.", c.ReceiptHandle)
+		}
+		if m.state.VisibleMS <= now.UnixMilli() {
+			return nil, newError("MessageNotInflight", "The message referred to isn't in flight.")
+		}
+		m.state.VisibleMS = now.Add(c.Timeout).UnixMilli()
+		return putStateOp(q.name, m.seq, m.state), nil
+	})
+}
+
+// updateBatch applies n per-entry changes under one lock and one commit;
+// change returns the entry's op (nil: nothing to write) or its error.
+func (s *Store) updateBatch(queueName string, n int, change func(q *queue, i int, now time.Time) (op, error)) ([]error, error) {
 	s.mu.Lock()
 	q, err := s.queue(queueName)
 	if err != nil {
 		s.mu.Unlock()
-		return err
-	}
-	m, current, err := q.byHandle(handle)
-	if err != nil {
-		s.mu.Unlock()
-		return err
+		return nil, err
 	}
 	now := s.now()
-	if m == nil || !current {
-		s.mu.Unlock()
-		return newError("InvalidParameterValue", "Value %s for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.", handle)
+	errs := make([]error, n)
+	var ops []op
+	for i := range n {
+		o, err := change(q, i, now)
+		errs[i] = err
+		if o != nil {
+			ops = append(ops, o)
+		}
 	}
-	if m.state.VisibleMS <= now.UnixMilli() {
+	if len(ops) == 0 {
 		s.mu.Unlock()
-		return newError("MessageNotInflight", "The message referred to isn't in flight.")
+		return errs, nil
 	}
-	m.state.VisibleMS = now.Add(timeout).UnixMilli()
 	q.notify()
-	done := s.commits.submit(putStateOp(q.name, m.seq, m.state))
+	done := s.commits.submit(ops...)
 	s.mu.Unlock()
-	return <-done
+	if err := <-done; err != nil {
+		return nil, fmt.Errorf("fifo: commit: %w", err)
+	}
+	return errs, nil
 }
 
 // List returns every message of the queue in sequence order without

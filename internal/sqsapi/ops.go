@@ -2,7 +2,6 @@ package sqsapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"regexp"
 	"slices"
@@ -489,8 +488,9 @@ type receiptBatchInput struct {
 
 type batchID struct{ Id string }
 
-// eachEntry runs f on every entry of a batch, collecting per-entry outcomes.
-func eachEntry(action string, entries []receiptEntry, f func(e receiptEntry) error) (any, error) {
+// batchOutcome checks a receipt batch's ids, runs it (one commit in the
+// store) and sorts the entries into Successful and Failed.
+func batchOutcome(action string, entries []receiptEntry, run func() ([]error, error)) (any, error) {
 	ids := make([]string, len(entries))
 	for i, e := range entries {
 		ids[i] = e.Id
@@ -498,13 +498,14 @@ func eachEntry(action string, entries []receiptEntry, f func(e receiptEntry) err
 	if err := checkBatchIDs(action, ids); err != nil {
 		return nil, err
 	}
+	errs, err := run()
+	if err != nil {
+		return nil, err
+	}
 	out := batchOutput[batchID]{Successful: []batchID{}, Failed: []batchError{}}
-	for _, e := range entries {
-		if err := f(e); err != nil {
-			if errors.Is(err, fifo.ErrQueueDoesNotExist) {
-				return nil, err
-			}
-			out.Failed = append(out.Failed, toBatchError(e.Id, err))
+	for i, e := range entries {
+		if errs[i] != nil {
+			out.Failed = append(out.Failed, toBatchError(e.Id, errs[i]))
 			continue
 		}
 		out.Successful = append(out.Successful, batchID{Id: e.Id})
@@ -517,8 +518,12 @@ func deleteMessageBatch(_ context.Context, s *Server, _ *http.Request, in *recei
 	if err != nil {
 		return nil, err
 	}
-	return eachEntry("DeleteMessage", in.Entries, func(e receiptEntry) error {
-		return s.store.Delete(name, e.ReceiptHandle)
+	return batchOutcome("DeleteMessage", in.Entries, func() ([]error, error) {
+		handles := make([]string, len(in.Entries))
+		for i, e := range in.Entries {
+			handles[i] = e.ReceiptHandle
+		}
+		return s.store.DeleteBatch(name, handles)
 	})
 }
 
@@ -544,8 +549,12 @@ func changeMessageVisibilityBatch(_ context.Context, s *Server, _ *http.Request,
 	if err != nil {
 		return nil, err
 	}
-	return eachEntry("ChangeMessageVisibility", in.Entries, func(e receiptEntry) error {
-		return s.store.ChangeVisibility(name, e.ReceiptHandle, time.Duration(e.VisibilityTimeout)*time.Second)
+	return batchOutcome("ChangeMessageVisibility", in.Entries, func() ([]error, error) {
+		changes := make([]fifo.VisibilityChange, len(in.Entries))
+		for i, e := range in.Entries {
+			changes[i] = fifo.VisibilityChange{ReceiptHandle: e.ReceiptHandle, Timeout: time.Duration(e.VisibilityTimeout) * time.Second}
+		}
+		return s.store.ChangeVisibilityBatch(name, changes)
 	})
 }
 

@@ -307,3 +307,19 @@ func errorType(err error) string {
 	}
 	return t.Name()
 }
+
+func TestUnknownRouteUsesTopLevelChannels(t *testing.T) {
+	t.Parallel()
+	fs := &fakeSNS{}
+	n := &Notifier{
+		Config: &config.Config{Notify: config.Notify{SNSTopicARN: testTopic}, Routes: []config.Route{{Name: "other"}}},
+		SNS:    fs,
+		Log:    slog.New(slog.DiscardHandler),
+	}
+	req := testRequest(true)
+	req.Webhook.Route = "renamed-route"
+	res, err := n.Notify(context.Background(), req)
+	if err != nil || len(fs.in) != 1 || aws.ToString(fs.in[0].TopicArn) != testTopic || strings.Join(res.Delivered, ",") != "sns" {
+		t.Fatalf("Notify = %+v, %v; publishes %d", res, err, len(fs.in))
+	}
+}

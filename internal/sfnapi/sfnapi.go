@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webhookq/webhookq/internal/asl"
 	"github.com/webhookq/webhookq/internal/statemachine"
 )
 
@@ -52,14 +53,21 @@ func New(r *statemachine.Runner) *Server {
 	return &Server{runner: r, machines: map[string]registered{}}
 }
 
-// Register makes m callable under its ARN; definition is the workflow
-// document it was rendered from. Registering a name again replaces it.
-func (s *Server) Register(m *statemachine.Machine, definition []byte) string {
+// Register makes m callable under its ARN and returns the ARN. Registering
+// a name again replaces it.
+func (s *Server) Register(m *statemachine.Machine) (string, error) {
+	def := m.Source
+	if def == nil {
+		var err error
+		if def, err = asl.Marshal(m.Definition); err != nil {
+			return "", err
+		}
+	}
 	arn := s.runner.StateMachineARN(m.Name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.machines[arn] = registered{m: m, def: string(definition), created: time.Now()}
-	return arn
+	s.machines[arn] = registered{m: m, def: string(def), created: time.Now()}
+	return arn, nil
 }
 
 // apiError is an error answer: HTTP status, the error code the SDKs map to

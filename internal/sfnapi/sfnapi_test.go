@@ -72,7 +72,10 @@ func newTwin(t *testing.T) (endpoint, arn string) {
 		t.Fatal(err)
 	}
 	srv := New(&statemachine.Runner{Invoker: functions, Region: region, Account: account, History: &statemachine.MemoryHistory{}})
-	arn = srv.Register(m, def)
+	arn, err = srv.Register(m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return ts.URL, arn

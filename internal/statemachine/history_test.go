@@ -199,7 +199,8 @@ func TestLoadWorkflowsDetectsStaleFiles(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ws, err := LoadWorkflows(write(t, tc.files), expected)
+			dir := write(t, tc.files)
+			ws, err := LoadWorkflows(dir, expected)
 			if tc.wantErr != "" {
 				var stale *StaleError
 				if !errors.As(err, &stale) || err.Error() != tc.wantErr {
@@ -213,8 +214,15 @@ func TestLoadWorkflowsDetectsStaleFiles(t *testing.T) {
 			if len(ws) != 1 || ws[0].Route != route.Name || ws[0].File != file {
 				t.Fatalf("loaded %+v", ws)
 			}
-			if _, err := Render(cfg.StateMachineName(route), ws[0].Bytes, localFunctions()); err != nil {
+			machines, err := Load(dir, expected, func(r string) string {
+				rt, _ := cfg.Route(r)
+				return cfg.StateMachineName(rt)
+			}, localFunctions())
+			if err != nil {
 				t.Fatal(err)
+			}
+			if m := machines[route.Name]; m == nil || m.Name != "sales-approvals-approval-progress" || string(m.Source) != string(fresh) {
+				t.Fatalf("Load: %+v", machines)
 			}
 		})
 	}

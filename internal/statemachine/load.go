@@ -106,7 +106,31 @@ func Render(name string, workflow []byte, vars map[string]string) (*Machine, err
 	if err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", name, err)
 	}
-	return Compile(name, def)
+	m, err := Compile(name, def)
+	if err != nil {
+		return nil, err
+	}
+	m.Source = workflow
+	return m, nil
+}
+
+// Load is what the twin does at start: LoadWorkflows, then Render each with
+// its state machine name (e.g. config.Config.StateMachineName) and the local
+// function names. The machines are keyed by route.
+func Load(dir string, expected map[string][]byte, stateMachineName func(route string) string, vars map[string]string) (map[string]*Machine, error) {
+	ws, err := LoadWorkflows(dir, expected)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Machine, len(ws))
+	for _, w := range ws {
+		m, err := Render(stateMachineName(w.Route), w.Bytes, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", w.File, err)
+		}
+		out[w.Route] = m
+	}
+	return out, nil
 }
 
 // jsonStringContent escapes v for use inside a JSON string literal.

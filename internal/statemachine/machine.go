@@ -15,9 +15,12 @@ type Machine struct {
 	// Name is the state machine's name, e.g. "sales-approvals-approval-progress".
 	Name       string
 	Definition asl.StateMachine
-	startAt    string
-	timeout    time.Duration
-	states     map[string]*state
+	// Source is the workflow document as deployed (placeholders included),
+	// when the machine came from Render.
+	Source  []byte
+	startAt string
+	timeout time.Duration
+	states  map[string]*state
 }
 
 type state struct {

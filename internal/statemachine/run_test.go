@@ -171,6 +171,47 @@ func TestExecutionTimesOut(t *testing.T) {
 	}
 }
 
+func TestWaitsAndDefinitionTimeout(t *testing.T) {
+	t.Parallel()
+	// The definition's TimeoutSeconds (10 s) ends the execution in the
+	// middle of the second Wait.
+	m := compileJSON(t, `{"StartAt":"A","TimeoutSeconds":10,"States":{
+		"A":{"Type":"Wait","Seconds":4,"Next":"B"},
+		"B":{"Type":"Wait","TimestampPath":"$.until","Next":"C"},
+		"C":{"Type":"Succeed"}}}`)
+	clock := newVirtualClock()
+	until := clock.Now().Add(30 * time.Second).Format(time.RFC3339)
+	exec, err := (&Runner{Invoker: echo, Clock: clock}).Execute(context.Background(), m, "", []byte(`{"until":"`+until+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exec.Status != StatusTimedOut || exec.Stop.Sub(exec.Start) != 10*time.Second {
+		t.Errorf("status %s after %v, want TIMED_OUT after 10s", exec.Status, exec.Stop.Sub(exec.Start))
+	}
+	if got, want := clock.sleeps(), []time.Duration{4 * time.Second, 6 * time.Second}; !slices.Equal(got, want) {
+		t.Errorf("slept %v, want %v", got, want)
+	}
+	if last := exec.Events[len(exec.Events)-1]; last.Type != EventExecutionTimedOut {
+		t.Errorf("last event %s", last.Type)
+	}
+}
+
+func TestCanceledCallerEndsTheExecution(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	inv := InvokerFunc(func(ctx context.Context, _ string, _ []byte) ([]byte, error) {
+		cancel()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	h := &MemoryHistory{}
+	m := compileJSON(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"f","Payload":{}},"End":true}}}`)
+	_, err := (&Runner{Invoker: inv, History: h}).Execute(ctx, m, "", []byte(`{}`))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+}
+
 func compileJSON(t *testing.T, def string) *Machine {
 	t.Helper()
 	sm, err := asl.Unmarshal([]byte(def))
@@ -251,6 +292,24 @@ func TestInputOutputProcessing(t *testing.T) {
 			def:       `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":1,"ResultPath":"$.s.x","End":true}}}`,
 			input:     `{"s":"text"}`,
 			wantError: ErrResultPathMatchFailure,
+		},
+		{
+			name:       "Wait until a past Timestamp does not wait",
+			def:        `{"StartAt":"W","States":{"W":{"Type":"Wait","Timestamp":"2020-01-01T00:00:00Z","End":true}}}`,
+			input:      `{"a":1}`,
+			wantOutput: `{"a":1}`,
+		},
+		{
+			name:      "Wait SecondsPath must be a non-negative integer",
+			def:       `{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.w","End":true}}}`,
+			input:     `{"w":-3}`,
+			wantError: ErrRuntime,
+		},
+		{
+			name:      "Wait TimestampPath must be a timestamp",
+			def:       `{"StartAt":"W","States":{"W":{"Type":"Wait","TimestampPath":"$.t","End":true}}}`,
+			input:     `{"t":"tomorrow"}`,
+			wantError: ErrRuntime,
 		},
 		{
 			name:       "Wait SecondsPath then Succeed with OutputPath",

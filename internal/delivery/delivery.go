@@ -147,9 +147,14 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 		}
 	}
 
+	// Headers first: reading a secret on a cold start is not the target's time.
+	header := http.Header{}
+	if err := a.setHeaders(ctx, header, body); err != nil {
+		return webhook.DeliverResult{}, err
+	}
 	timeout := a.route.Timeout
 	if timeout <= 0 {
-		timeout = 10 * time.Second
+		timeout = config.DefaultTargetTimeout
 	}
 	// The attempt ends at its timeout, or just before the Lambda's own
 	// deadline so the outcome is still reported.
@@ -164,9 +169,7 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 	if err != nil {
 		return webhook.DeliverResult{}, a.permanent("%s: %v", where, err)
 	}
-	if err := a.setHeaders(ctx, hreq.Header, body); err != nil {
-		return webhook.DeliverResult{}, err
-	}
+	hreq.Header = header
 
 	start := time.Now()
 	resp, err := a.d.Client.Do(hreq)

@@ -591,3 +591,26 @@ func TestContentTypeDefaultsToJSONOnlyForJSON(t *testing.T) {
 		})
 	}
 }
+
+// When the Lambda's deadline comes before the attempt timeout, the attempt
+// ends early enough to report a timeout instead of being killed silently.
+func TestLambdaDeadlineBoundsTheAttempt(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig("https://t.test", allOutcomes)
+	cfg.Routes[0].Timeout = 30 * time.Second
+	d := newDeliverer(cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), deadlineMargin+200*time.Millisecond)
+	defer cancel()
+	_, err := d.Deliver(ctx, request("{}", 0))
+	var f *Failure
+	if !errors.As(err, &f) || !f.Retryable || f.Outcome != config.OutcomeTimeout ||
+		!strings.HasSuffix(f.Message, "the function ran out of time before the target answered") {
+		t.Fatalf("Deliver = %v, want a retryable timeout naming the function's deadline", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the attempt ran into the Lambda's deadline instead of ending before it")
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -136,7 +137,10 @@ func New(o Options) (*Forwarder, error) {
 type outcome int
 
 const (
-	succeeded outcome = iota
+	// pending is the zero value: a record whose outcome was never decided
+	// (its group's goroutine panicked) counts as failed, never as delivered.
+	pending outcome = iota
+	succeeded
 	// failed: the execution failed, timed out or could not be started; the
 	// record comes back after the backoff delay.
 	failed
@@ -161,6 +165,17 @@ func (f *Forwarder) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			// A panic here would end the whole process (the runtime recovers
+			// only the handler's own goroutine); the group's undecided
+			// records stay pending and are reported as failures.
+			defer func() {
+				if r := recover(); r != nil {
+					f.log.LogAttrs(ctx, slog.LevelError, "panic while forwarding a group; its remaining records are reported as failures",
+						slog.String("group", ev.Records[indexes[0]].Attributes[attrMessageGroupID]),
+						slog.String("panic", fmt.Sprint(r)),
+						slog.String("stack", string(debug.Stack())))
+				}
+			}()
 			f.forwardGroup(ctx, ev.Records, indexes, outcomes)
 		}()
 	}

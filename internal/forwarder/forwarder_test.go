@@ -417,6 +417,34 @@ func TestVisibilityFailureIsOnlyLogged(t *testing.T) {
 	}
 }
 
+// TestPanicFailsOnlyItsGroup: a panic while forwarding (here from the
+// starter) neither ends the process nor loses records: the group's undecided
+// records are failures, other groups are unaffected.
+func TestPanicFailsOnlyItsGroup(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	h.starter.hold = func(env webhook.Envelope) {
+		if env.WebhookID == "wh-2" {
+			panic("starter blew up")
+		}
+	}
+	resp, err := h.fwd.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		record("1", "g1", "approval-progress", 1, "{}"),
+		record("2", "g1", "approval-progress", 1, "{}"),
+		record("3", "g1", "approval-progress", 1, "{}"),
+		record("4", "g2", "approval-progress", 1, "{}"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := failureIDs(resp), []string{"msg-2", "msg-3"}; !slices.Equal(got, want) {
+		t.Errorf("failures %v, want %v", got, want)
+	}
+	if !strings.Contains(h.logs.String(), "starter blew up") {
+		t.Errorf("panic not logged:\n%s", h.logs.String())
+	}
+}
+
 // TestVisibilityRoundsUp: ChangeMessageVisibility takes whole seconds; a
 // delay never comes out shorter than scheduled.
 func TestVisibilityRoundsUp(t *testing.T) {

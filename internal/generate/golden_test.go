@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/<case>/want from the generator")
@@ -118,4 +119,22 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 		t.Fatalf("read %s: %v", dir, err)
 	}
 	return tree
+}
+
+// TestExampleCaseIsTheExample keeps the example golden case a copy of
+// config/routes.yaml, so the goldens follow the example users start from.
+func TestExampleCaseIsTheExample(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "config", "routes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "example", "routes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(example, golden) {
+		t.Error("testdata/example/routes.yaml differs from config/routes.yaml: " +
+			"cp config/routes.yaml internal/generate/testdata/example/ && go test ./internal/generate -update")
+	}
 }

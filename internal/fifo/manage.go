@@ -180,18 +180,26 @@ func (s *Store) QueueAttributes(name string) (map[string]string, error) {
 // RedriveAllowPolicy removes it. FifoQueue cannot change.
 func (s *Store) SetQueueAttributes(name string, attrs map[string]string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.queue(name)
+	done, err := s.setQueueAttributesLocked(name, attrs)
+	s.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	return <-done
+}
+
+func (s *Store) setQueueAttributesLocked(name string, attrs map[string]string) (<-chan error, error) {
+	q, err := s.queue(name)
+	if err != nil {
+		return nil, err
 	}
 	set := maps.Clone(q.set)
 	for k, v := range attrs {
 		if !settableAttributes[k] {
-			return newError("InvalidAttributeName", "Unknown Attribute %s.", k)
+			return nil, newError("InvalidAttributeName", "Unknown Attribute %s.", k)
 		}
 		if k == AttrFifoQueue && v != set[AttrFifoQueue] {
-			return newError("InvalidAttributeName", "Unknown Attribute FifoQueue.")
+			return nil, newError("InvalidAttributeName", "Unknown Attribute FifoQueue.")
 		}
 		if v == "" && (k == AttrRedrivePolicy || k == AttrRedriveAllowPolicy || k == AttrPolicy) {
 			delete(set, k)
@@ -201,24 +209,20 @@ func (s *Store) SetQueueAttributes(name string, attrs map[string]string) error {
 	}
 	cfg, err := parseConfig(name, effectiveAttributes(name, set))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.checkRedriveTarget(name, cfg); err != nil {
-		return err
+		return nil, err
 	}
 	q.set, q.cfg, q.modified = set, cfg, s.now()
 	q.notify()
 	meta := queueMeta{Attributes: set, CreatedMS: q.created.UnixMilli(), ModifiedMS: q.modified.UnixMilli()}
-	done := s.commits.submit(func(tx *bolt.Tx) error {
+	return s.commits.submit(func(tx *bolt.Tx) error {
 		if tx.Bucket(queueBucketName(name)) == nil {
 			return nil
 		}
 		return putJSON(tx.Bucket(bucketQueues), []byte(name), meta)
-	})
-	s.mu.Unlock()
-	err = <-done
-	s.mu.Lock()
-	return err
+	}), nil
 }
 
 // Purge deletes every message in the queue (the deduplication window stays,

@@ -128,7 +128,7 @@ func (s *Store) SendBatch(queueName string, ins []SendInput) ([]SendResult, erro
 		}
 		results[i] = SendResult{MessageID: m.rec.ID, SequenceNumber: q.sequenceNumber(m), MD5OfBody: m.md5Body, MD5OfMessageAttributes: m.md5Attr}
 		added = append(added, m)
-		ops = append(ops, putMessageOp(q.name, m, q.nextSeq, q.cfg.fifo))
+		ops = append(ops, putMessageOp(q.name, m, q.nextSeq, q.dedupKey(m.rec.Group, m.rec.Dedup)))
 	}
 	// Even an all-duplicate batch waits for the commit queue: a duplicate's
 	// original may still be on its way to disk, and the acknowledgement must not
@@ -142,8 +142,8 @@ func (s *Store) SendBatch(queueName string, ins []SendInput) ([]SendResult, erro
 		for _, m := range added {
 			if s.queues[queueName] == q {
 				q.remove(m)
-				if e, ok := q.dedup[m.rec.Dedup]; ok && e.Seq == m.seq {
-					delete(q.dedup, m.rec.Dedup)
+				if key := q.dedupKey(m.rec.Group, m.rec.Dedup); q.dedup[key].Seq == m.seq {
+					delete(q.dedup, key)
 				}
 			}
 		}
@@ -185,7 +185,7 @@ func (s *Store) prepareSend(q *queue, in SendInput, now time.Time) (*message, *d
 			sum := sha256.Sum256([]byte(in.Body))
 			dedupID = hex.EncodeToString(sum[:])
 		}
-		if e, ok := q.dedup[dedupID]; ok && now.UnixMilli() < e.ExpiresMS {
+		if e, ok := q.dedup[q.dedupKey(in.GroupID, dedupID)]; ok && now.UnixMilli() < e.ExpiresMS {
 			return nil, &e, nil
 		}
 	} else if dedupID != "" {
@@ -212,15 +212,15 @@ func (s *Store) prepareSend(q *queue, in SendInput, now time.Time) (*message, *d
 	}
 	q.nextSeq++
 	if q.cfg.fifo {
-		q.dedup[dedupID] = dedupEntry{MessageID: m.rec.ID, Seq: m.seq, ExpiresMS: now.Add(DedupWindow).UnixMilli()}
+		q.dedup[q.dedupKey(in.GroupID, dedupID)] = dedupEntry{MessageID: m.rec.ID, Seq: m.seq, ExpiresMS: now.Add(DedupWindow).UnixMilli()}
 	}
 	q.insert(m)
 	return m, nil, nil
 }
 
-// putMessageOp writes a new message, its state and, when withDedup, its
-// deduplication entry, and the queue's next sequence number.
-func putMessageOp(queueName string, m *message, nextSeq uint64, withDedup bool) op {
+// putMessageOp writes a new message, its state, its deduplication entry under
+// dedupKey (none when empty), and the queue's next sequence number.
+func putMessageOp(queueName string, m *message, nextSeq uint64, dedupKey string) op {
 	rec, state, seq := m.rec, m.state, m.seq
 	return func(tx *bolt.Tx) error {
 		qb := tx.Bucket(queueBucketName(queueName))
@@ -234,9 +234,9 @@ func putMessageOp(queueName string, m *message, nextSeq uint64, withDedup bool) 
 		if err := putJSON(qb.Bucket(subState), k, state); err != nil {
 			return err
 		}
-		if withDedup && rec.Dedup != "" {
+		if dedupKey != "" {
 			entry := dedupEntry{MessageID: rec.ID, Seq: seq, ExpiresMS: rec.SentMS + DedupWindow.Milliseconds()}
-			if err := putJSON(qb.Bucket(subDedup), []byte(rec.Dedup), entry); err != nil {
+			if err := putJSON(qb.Bucket(subDedup), []byte(dedupKey), entry); err != nil {
 				return err
 			}
 		}
@@ -477,7 +477,7 @@ func (s *Store) moveToDeadLetter(q, dlq *queue, m *message, now time.Time) op {
 	dlq.insert(moved)
 	dlq.notify()
 	srcName, srcSeq := q.name, m.seq
-	put := putMessageOp(dlq.name, moved, dlq.nextSeq, false)
+	put := putMessageOp(dlq.name, moved, dlq.nextSeq, "")
 	return func(tx *bolt.Tx) error {
 		if qb := tx.Bucket(queueBucketName(srcName)); qb != nil {
 			if err := deleteMessageKeys(qb, srcSeq); err != nil {
@@ -507,6 +507,19 @@ func (s *Store) view(q *queue, m *message) Message {
 		out.FirstReceiveTimestamp = time.UnixMilli(m.state.FirstReceiveMS)
 	}
 	return out
+}
+
+// dedupKey is where a deduplication id is remembered: per queue, or per
+// message group with DeduplicationScope messageGroup. Empty on standard queues.
+func (q *queue) dedupKey(group, dedupID string) string {
+	switch {
+	case !q.cfg.fifo || dedupID == "":
+		return ""
+	case q.cfg.dedupPerGroup:
+		return group + "\x00" + dedupID
+	default:
+		return dedupID
+	}
 }
 
 // sequenceNumber is the FIFO sequence number: 20 digits, so that string and

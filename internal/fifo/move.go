@@ -46,17 +46,40 @@ type moveTask struct {
 // count zero, the body, group and attributes kept; they bypass the
 // destination's deduplication. Only one task per source runs at a time.
 func (s *Store) StartMoveTask(sourceARN, destinationARN string, perSecond int) (string, error) {
-	if perSecond < 0 || perSecond > 500 {
-		return "", newError("InvalidParameterValue", "Value %d for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 and 500.", perSecond)
+	s.mu.Lock()
+	t, err := s.newMoveTaskLocked(sourceARN, destinationARN, perSecond)
+	if err != nil {
+		s.mu.Unlock()
+		return "", err
+	}
+	// The task is on disk before it runs, so a restart resumes it.
+	done := s.commits.submit(putTaskOp(t.info))
+	s.mu.Unlock()
+	if err := <-done; err != nil {
+		s.mu.Lock()
+		delete(s.tasks, t.info.TaskHandle)
+		s.mu.Unlock()
+		return "", err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return "", ErrClosed
 	}
+	s.runMoveTask(t)
+	return t.info.TaskHandle, nil
+}
+
+func (s *Store) newMoveTaskLocked(sourceARN, destinationARN string, perSecond int) (*moveTask, error) {
+	if perSecond < 0 || perSecond > 500 {
+		return nil, newError("InvalidParameterValue", "Value %d for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 and 500.", perSecond)
+	}
+	if s.closed {
+		return nil, ErrClosed
+	}
 	src := s.queueByARNLocked(sourceARN)
 	if src == nil {
-		return "", newError("ResourceNotFoundException", "The resource that you specified for the SourceArn parameter doesn't exist.")
+		return nil, newError("ResourceNotFoundException", "The resource that you specified for the SourceArn parameter doesn't exist.")
 	}
 	isDLQ := false
 	for _, q := range s.queues {
@@ -65,23 +88,26 @@ func (s *Store) StartMoveTask(sourceARN, destinationARN string, perSecond int) (
 		}
 	}
 	if !isDLQ {
-		return "", newError("InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue.")
+		return nil, newError("InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue.")
 	}
 	if destinationARN != "" {
 		dst := s.queueByARNLocked(destinationARN)
 		if dst == nil {
-			return "", newError("ResourceNotFoundException", "The resource that you specified for the DestinationArn parameter doesn't exist.")
+			return nil, newError("ResourceNotFoundException", "The resource that you specified for the DestinationArn parameter doesn't exist.")
 		}
 		if dst.cfg.fifo != src.cfg.fifo {
-			return "", newError("InvalidParameterValue", "The source queue and destination queue must be of the same queue type.")
+			return nil, newError("InvalidParameterValue", "The source queue and destination queue must be of the same queue type.")
 		}
 	}
 	for _, t := range s.tasks {
 		if t.info.SourceArn == sourceARN && (t.info.Status == MoveRunning || t.info.Status == MoveCancelling) {
-			return "", newError("UnsupportedOperation", "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
+			return nil, newError("UnsupportedOperation", "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
 		}
 	}
-	handleDoc, _ := json.Marshal(map[string]string{"taskId": newMessageID(), "sourceArn": sourceARN})
+	handleDoc, err := json.Marshal(map[string]string{"taskId": newMessageID(), "sourceArn": sourceARN})
+	if err != nil {
+		return nil, err
+	}
 	t := &moveTask{info: MoveTask{
 		TaskHandle:                   base64.StdEncoding.EncodeToString(handleDoc),
 		SourceArn:                    sourceARN,
@@ -92,16 +118,7 @@ func (s *Store) StartMoveTask(sourceARN, destinationARN string, perSecond int) (
 		Started:                      s.now().UnixMilli(),
 	}}
 	s.tasks[t.info.TaskHandle] = t
-	done := s.commits.submit(putTaskOp(t.info))
-	s.mu.Unlock()
-	err := <-done
-	s.mu.Lock()
-	if err != nil {
-		delete(s.tasks, t.info.TaskHandle)
-		return "", err
-	}
-	s.runMoveTask(t)
-	return t.info.TaskHandle, nil
+	return t, nil
 }
 
 // ListMoveTasks returns the most recent tasks of a source queue, newest first.
@@ -250,7 +267,7 @@ func (s *Store) moveBatch(t *moveTask, n int) (more bool, err error) {
 		dst.insert(moved)
 		dst.notify()
 		t.info.Moved++
-		put := putMessageOp(dst.name, moved, dst.nextSeq, false)
+		put := putMessageOp(dst.name, moved, dst.nextSeq, "")
 		srcName, srcSeq := src.name, m.seq
 		ops = append(ops, func(tx *bolt.Tx) error {
 			if qb := tx.Bucket(queueBucketName(srcName)); qb != nil {

@@ -72,6 +72,7 @@ type RedrivePolicy struct {
 type queueConfig struct {
 	fifo            bool
 	contentDedup    bool
+	dedupPerGroup   bool // DeduplicationScope messageGroup (high throughput)
 	visibility      time.Duration
 	retention       time.Duration
 	delay           time.Duration
@@ -108,6 +109,18 @@ func parseConfig(name string, attrs map[string]string) (queueConfig, error) {
 		}
 	}
 	c.contentDedup = attrs[AttrContentBasedDeduplication] == "true"
+	switch attrs[AttrDeduplicationScope] {
+	case "", "queue":
+	case "messageGroup":
+		c.dedupPerGroup = true
+	default:
+		return c, newError("InvalidAttributeValue", "Invalid value for the parameter DeduplicationScope.")
+	}
+	switch attrs[AttrFifoThroughputLimit] {
+	case "", "perQueue", "perMessageGroupId":
+	default:
+		return c, newError("InvalidAttributeValue", "Invalid value for the parameter FifoThroughputLimit.")
+	}
 	seconds := func(attr string, lo, hi int) (time.Duration, error) {
 		n, err := intAttr(attrs, attr, lo, hi)
 		return time.Duration(n) * time.Second, err

@@ -359,3 +359,38 @@ func TestQueueAttributeValidation(t *testing.T) {
 		t.Errorf("recreate with the same attributes: %v", err)
 	}
 }
+
+func TestDeduplicationScopeMessageGroup(t *testing.T) {
+	t.Parallel()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), nil)
+	mustCreate(t, s, "q.fifo", fifoAttrs(AttrDeduplicationScope, "messageGroup", AttrFifoThroughputLimit, "perMessageGroupId"))
+	a := mustSend(t, s, "q.fifo", "g1", "same")
+	b := mustSend(t, s, "q.fifo", "g2", "same")
+	c := mustSend(t, s, "q.fifo", "g1", "same")
+	if a.Duplicate || b.Duplicate || !c.Duplicate || c.MessageID != a.MessageID {
+		t.Fatalf("per-group dedup: %+v %+v %+v", a, b, c)
+	}
+}
+
+func TestReceiveRequestAttemptID(t *testing.T) {
+	t.Parallel()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), nil)
+	mustCreate(t, s, "q.fifo", fifoAttrs())
+	mustSend(t, s, "q.fifo", "g", "a")
+	mustSend(t, s, "q.fifo", "h", "b")
+	vis := time.Minute
+	in := ReceiveInput{MaxMessages: 1, VisibilityTimeout: &vis, AttemptID: "try-1"}
+	first, err := s.Receive(context.Background(), "q.fifo", in)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("first: %v %v", first, err)
+	}
+	retried, err := s.Receive(context.Background(), "q.fifo", in)
+	if err != nil || len(retried) != 1 || retried[0].ReceiptHandle != first[0].ReceiptHandle || retried[0].ReceiveCount != 1 {
+		t.Fatalf("a retried attempt must return the same receive: %+v vs %+v (%v)", retried, first, err)
+	}
+	in.AttemptID = "try-2"
+	other, err := s.Receive(context.Background(), "q.fifo", in)
+	if err != nil || len(other) != 1 || other[0].Body != "b" {
+		t.Fatalf("a new attempt receives the next group: %+v %v", other, err)
+	}
+}

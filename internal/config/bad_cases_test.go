@@ -228,7 +228,7 @@ var badCases = []badCase{
 		"bad.yaml:23:18: routes[2].verify.tolerance: github signatures carry no timestamp; remove tolerance (it is for stripe and slack)",
 	}},
 	{"carried header problems", base + "    headers: [X-A, x-a, X-B, X-C, X-D, X-E, X-F, X!G, 7]\n", []string{
-		"bad.yaml:9:14: routes[0].headers: 6 headers carried; an SQS message holds at most 10 attributes and webhookq uses 5, so carry at most 5 headers",
+		"bad.yaml:9:14: routes[0].headers: 6 headers carried; an SQS message holds at most 10 attributes and webhookq uses 6, so carry at most 4 headers",
 		"bad.yaml:9:20: routes[0].headers[1]: header \"x-a\" is listed twice (header names ignore case); keep one",
 		"bad.yaml:9:50: routes[0].headers[7]: header \"X!G\" travels as the SQS message attribute \"h-X!G\", and attribute names allow only letters, digits, -, _ and .; carry a header without other characters",
 		"bad.yaml:9:55: routes[0].headers[8]: must be a header name, not a number",

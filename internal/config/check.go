@@ -38,14 +38,11 @@ const pathRule = "start with / and use only letters, digits and . _ ~ - between 
 // SQS message attributes: ingress uses some for the webhook's identity and
 // carries each configured request header in one more.
 const (
-	sqsMaxMessageAttributes = 10
+	sqsMaxMessageAttributes = webhook.MaxMessageAttributes
 	attrHeaderPrefix        = webhook.AttrHeaderPrefix
+	// MaxCarriedHeaders is how many request headers a route can carry to its target.
+	MaxCarriedHeaders = webhook.MaxMessageAttributes - webhook.ReservedAttributes
 )
-
-var reservedAttributes = []string{webhook.AttrWebhookID, webhook.AttrRoute, webhook.AttrReceivedAt, webhook.AttrBodyEncoding, webhook.AttrRedriveCount}
-
-// MaxCarriedHeaders is how many request headers a route can carry to its target.
-var MaxCarriedHeaders = sqsMaxMessageAttributes - len(reservedAttributes)
 
 // derivedName is an AWS resource name built from the service (and route) name.
 type derivedName struct {

@@ -1,0 +1,59 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestEncodeBodyRoundTripsAndPicksTheShorterForm(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want string
+	}{
+		{"json", []byte(`{"approval":"granted","step":2}`), EncodingUTF8},
+		{"text with some escapes", []byte("line one\nline \"two\"\n"), EncodingUTF8},
+		{"empty", nil, EncodingUTF8},
+		{"not UTF-8", []byte{0xff, 0xfe, 'a', 0x00}, EncodingBase64},
+		{"quotes everywhere", bytes.Repeat([]byte(`"`), 300), EncodingBase64},
+		{"control characters", bytes.Repeat([]byte{0x01}, 300), EncodingBase64},
+		{"html characters", []byte(strings.Repeat("<&>", 100)), EncodingBase64},
+	} {
+		var e Envelope
+		e.EncodeBody(tc.raw)
+		if e.BodyEncoding != tc.want {
+			t.Errorf("%s: encoding %s, want %s", tc.name, e.BodyEncoding, tc.want)
+		}
+		got, err := e.RawBody()
+		if err != nil || !bytes.Equal(got, tc.raw) {
+			t.Errorf("%s: round trip %q, %v; want %q", tc.name, got, err, tc.raw)
+		}
+		if e.BodyEncoding == EncodingUTF8 {
+			js, _ := json.Marshal(e.Body)
+			if jsonStringLen(tc.raw) != len(js) {
+				t.Errorf("%s: jsonStringLen %d, encoding/json wrote %d", tc.name, jsonStringLen(tc.raw), len(js))
+			}
+		}
+	}
+}
+
+func FuzzEncodeBody(f *testing.F) {
+	f.Add([]byte(`{"a":1}`))
+	f.Add([]byte{0xff})
+	f.Add([]byte("\u2028<>&\"\\"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var e Envelope
+		e.EncodeBody(raw)
+		got, err := e.RawBody()
+		if err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("round trip %q → %q, %v", raw, got, err)
+		}
+		js, _ := json.Marshal(e.Body)
+		if limit := (len(raw)+2)/3*4 + 2; len(js) > limit {
+			t.Fatalf("encoded body is %d bytes of JSON, more than base64's %d", len(js), limit)
+		}
+	})
+}

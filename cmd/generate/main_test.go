@@ -56,6 +56,18 @@ func TestCheckReportsStaleMissingAndRemovedFiles(t *testing.T) {
 	if code, stdout, _ := runCLI(t, "-config", cfg, "-out", root, "-check", "-quiet"); code != exitOK || stdout != "" {
 		t.Fatalf("check right after generate: exit %d, output %q", code, stdout)
 	}
+	// Atomic writes leave no temporary files behind.
+	for _, dir := range []string{"workflows", "terraform"} {
+		entries, err := os.ReadDir(filepath.Join(root, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				t.Errorf("%s/%s left behind", dir, e.Name())
+			}
+		}
+	}
 
 	// A hand edit makes a workflow stale.
 	wf := filepath.Join(root, "workflows", "approval-progress.asl.json")

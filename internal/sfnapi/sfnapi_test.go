@@ -295,3 +295,32 @@ func TestAWSCLIStartSyncExecution(t *testing.T) {
 		t.Errorf("CLI answer %s", out)
 	}
 }
+
+// FuzzStartSyncExecution: no request body panics the server, and every
+// answer is JSON with a status the protocol allows.
+func FuzzStartSyncExecution(f *testing.F) {
+	m, err := statemachine.Render("sm", []byte(`{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"v.$":"$.v"},"End":true}}}`), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv := New(&statemachine.Runner{Invoker: functions})
+	arn, err := srv.Register(m)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(`{"stateMachineArn":"` + arn + `","input":"{\"v\":1}"}`)
+	f.Add(`{"stateMachineArn":"` + arn + `","input":"{}","name":"x"}`)
+	f.Add(`{"stateMachineArn":"arn:aws:states:::::","input":"[]"}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", "AWSStepFunctions.StartSyncExecution")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("answer is not JSON: %q", rec.Body)
+		}
+	})
+}

@@ -202,4 +202,9 @@ const (
 	EnvStateMachineARNPrefix = "WEBHOOKQ_STATE_MACHINE_ARN_PREFIX"
 	// EnvQueueURL is the source queue's URL (for ChangeMessageVisibility).
 	EnvQueueURL = "WEBHOOKQ_QUEUE_URL"
+	// EnvDLQURL is the dead-letter queue's URL. When set, the forwarder parks
+	// a message there itself on its final failure (and a malformed one at
+	// once), with AttrFailure saying why; it needs sqs:SendMessage on the DLQ.
+	// Unset, SQS's redrive policy moves messages, without AttrFailure.
+	EnvDLQURL = "WEBHOOKQ_DLQ_URL"
 )

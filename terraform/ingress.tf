@@ -21,6 +21,28 @@ resource "aws_apigatewayv2_stage" "created" {
   api_id      = aws_apigatewayv2_api.created[0].id
   name        = "$default"
   auto_deploy = true
+
+  # A request refused before it reached SQS (a mapped header missing, say)
+  # shows here with API Gateway's reason, and nowhere else.
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.ingress[0].arn
+    format = jsonencode({
+      requestId         = "$context.requestId"
+      requestTime       = "$context.requestTime"
+      routeKey          = "$context.routeKey"
+      status            = "$context.status"
+      error             = "$context.error.message"
+      integrationError  = "$context.integrationErrorMessage"
+      integrationStatus = "$context.integrationStatus"
+    })
+  }
+}
+
+resource "aws_cloudwatch_log_group" "ingress" {
+  count = local.webhookq.ingress.create_api ? 1 : 0
+
+  name              = "/aws/apigateway/${local.webhookq.ingress.api_name}"
+  retention_in_days = local.webhookq.logging.retention_days
 }
 
 data "aws_apigatewayv2_apis" "existing" {

@@ -319,6 +319,15 @@ run "ingress" {
     error_message = "the API is created with an auto-deploying $default stage, or the existing one is looked up by name"
   }
   assert {
+    condition = (
+      local.webhookq.ingress.create_api ?
+      aws_apigatewayv2_stage.created[0].access_log_settings[0].destination_arn == aws_cloudwatch_log_group.ingress[0].arn &&
+      strcontains(aws_apigatewayv2_stage.created[0].access_log_settings[0].format, "$context.integrationErrorMessage") :
+      length(aws_cloudwatch_log_group.ingress) == 0
+    )
+    error_message = "a created API logs every request, with the integration error, to its access log group"
+  }
+  assert {
     condition = alltrue([
       for key, i in aws_apigatewayv2_integration.route :
       i.api_id == (local.webhookq.ingress.create_api ? "f6g7h8i9j0" : "a1b2c3d4e5") && aws_apigatewayv2_route.route[key].api_id == i.api_id

@@ -288,8 +288,8 @@ func TestValidateRunsTerraform(t *testing.T) {
 	if code != exitInvalid {
 		t.Errorf("-validate on a broken module: exit %d, want %d\n%s\n%s", code, exitInvalid, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "terraform/broken.tf:2: error: Reference to undeclared local value") {
-		t.Errorf("diagnostic not printed as file:line: severity: summary:\n%s", stdout)
+	if !strings.Contains(stdout, "terraform/broken.tf:2: Reference to undeclared local value: ") {
+		t.Errorf("diagnostic not printed as file:line: summary: detail:\n%s", stdout)
 	}
 	if _, err := os.Stat(filepath.Join(root, "terraform", ".terraform")); !os.IsNotExist(err) {
 		t.Error("-validate initialised Terraform inside the output folder")

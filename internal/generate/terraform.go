@@ -22,12 +22,17 @@ type TerraformDiagnostic struct {
 	Line int
 }
 
+// String is "file:line: summary: detail", with "warning: " before the
+// summary of anything that is not an error.
 func (d TerraformDiagnostic) String() string {
 	where := "terraform"
 	if d.File != "" {
 		where = fmt.Sprintf("%s:%d", d.File, d.Line)
 	}
-	s := fmt.Sprintf("%s: %s: %s", where, d.Severity, d.Summary)
+	s := where + ": " + d.Summary
+	if d.Severity != "error" {
+		s = where + ": " + d.Severity + ": " + d.Summary
+	}
 	if d.Detail != "" {
 		s += ": " + d.Detail
 	}

@@ -54,3 +54,22 @@ func TestTerraformValidatesGoldenCases(t *testing.T) {
 		})
 	}
 }
+
+func TestTerraformDiagnosticString(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		d    TerraformDiagnostic
+		want string
+	}{
+		{TerraformDiagnostic{Severity: "error", Summary: "Unsupported argument", Detail: "An argument named \"x\" is not expected here.", File: "terraform/queue.tf", Line: 12},
+			`terraform/queue.tf:12: Unsupported argument: An argument named "x" is not expected here.`},
+		{TerraformDiagnostic{Severity: "warning", Summary: "Deprecated attribute", File: "terraform/functions.tf", Line: 3},
+			"terraform/functions.tf:3: warning: Deprecated attribute"},
+		{TerraformDiagnostic{Severity: "error", Summary: "Module not installed"},
+			"terraform: Module not installed"},
+	} {
+		if got := tc.d.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -72,7 +72,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failRate := fs.Float64("demo-fail-rate", 0, "the demo target fails this share of deliveries (0..1)")
 	override := fs.String("target-override", "", "deliver every route to this base URL instead (the target path is kept)")
 	fast := fs.Bool("fast-retries", false, fmt.Sprintf("divide retry and redelivery waits by %d (timeouts stay as configured)", fastRetryScale))
-	forwardTimeout := fs.Duration("forward-timeout", 0, "the forward function's timeout (default: the config's budget); in-flight messages of a crashed twin return after it")
 	grace := fs.Duration("shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, how long running deliveries may finish before they are released")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -117,7 +116,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		DemoFailRate:   *failRate,
 		TargetOverride: *override,
 		TimeScale:      scale,
-		ForwardTimeout: *forwardTimeout,
 		ShutdownGrace:  *grace,
 		Log:            log,
 	})

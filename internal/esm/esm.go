@@ -16,11 +16,16 @@
 //     SQS to hand back; a function error, or a failure naming no record of
 //     the batch, fails the whole batch.
 //
-// Each invocation runs under the function's timeout, and the batch is
-// received with a visibility timeout of that plus a margin: if the twin dies
-// mid-batch, the batch is visible again within that time (Lambda keeps the
-// queue's longer visibility; nothing but the forward function works on a
-// received batch, so the wait would only delay recovery).
+// Each invocation runs under the function's timeout. By default the batch is
+// received with a visibility timeout of that plus a margin. With a Lease, the
+// batch is received for the lease only and the poller extends it while the
+// invocation runs, so if the twin dies mid-batch the batch is visible again
+// within one lease instead of after the (long) function timeout. Lambda holds
+// a batch for the queue's visibility timeout instead; nothing but the forward
+// function works on a received batch, so the lease changes no outcome, only
+// how fast a crash recovers. Records whose visibility the function changes
+// itself (the forwarder's backoff) must be reported with Claim, and are no
+// longer extended.
 //
 // Stop ends polling and waits for running invocations; after its grace period
 // it cancels them and releases (makes visible at once) whatever they did not
@@ -68,8 +73,11 @@ type Options struct {
 	// Timeout is the function's timeout (the forward Lambda's).
 	Timeout time.Duration
 	// VisibilityMargin is added to Timeout for the receive's visibility
-	// timeout; default 10 s.
+	// timeout, room to apply the batch response; default 2 s.
 	VisibilityMargin time.Duration
+	// Lease, when set, is the receive's visibility timeout, extended every
+	// third of it while the invocation runs (see the package comment).
+	Lease time.Duration
 	// PollWait is the long-poll time of each receive; default 1 s.
 	PollWait time.Duration
 	Log      *slog.Logger
@@ -84,6 +92,25 @@ type Poller struct {
 	invCtx context.Context
 	done   chan struct{}
 	wg     sync.WaitGroup
+	// running maps the receipt handles of running batches to their batch.
+	running sync.Map
+}
+
+// batch is a running invocation's records and the ones the function claimed.
+type batch struct {
+	mu      sync.Mutex
+	claimed map[string]bool
+}
+
+// Claim stops the lease extension of a record: the function set its
+// visibility itself. Call it before the function's ChangeMessageVisibility.
+func (p *Poller) Claim(handle string) {
+	if b, ok := p.running.Load(handle); ok {
+		b := b.(*batch)
+		b.mu.Lock()
+		b.claimed[handle] = true
+		b.mu.Unlock()
+	}
 }
 
 // Start begins polling.
@@ -101,7 +128,7 @@ func Start(o Options) (*Poller, error) {
 		return nil, errors.New("esm: Timeout is required")
 	}
 	if o.VisibilityMargin <= 0 {
-		o.VisibilityMargin = 10 * time.Second
+		o.VisibilityMargin = 2 * time.Second
 	}
 	if o.PollWait <= 0 {
 		o.PollWait = time.Second
@@ -137,6 +164,9 @@ func (p *Poller) Stop(grace time.Duration) {
 func (p *Poller) poll(ctx context.Context) {
 	defer close(p.done)
 	vis := p.o.Timeout + p.o.VisibilityMargin
+	if p.o.Lease > 0 {
+		vis = p.o.Lease
+	}
 	wait := p.o.PollWait
 	for {
 		select {
@@ -176,7 +206,16 @@ func (p *Poller) invoke(msgs []fifo.Message) {
 		p.o.Log.Error("esm: encode event", "error", err.Error())
 		return
 	}
+	b := &batch{claimed: map[string]bool{}}
+	for _, m := range msgs {
+		p.running.Store(m.ReceiptHandle, b)
+	}
+	stopLease := p.extend(b, msgs)
 	out, err := p.o.Function.Invoke(ctx, payload)
+	stopLease()
+	for _, m := range msgs {
+		p.running.Delete(m.ReceiptHandle)
+	}
 	interrupted := p.invCtx.Err() != nil
 	failed, whole := failures(out, err, msgs)
 	if whole {
@@ -197,6 +236,37 @@ func (p *Poller) invoke(msgs []fifo.Message) {
 			p.o.Log.Error("esm: delete failed", "messageId", m.MessageID, "error", err.Error())
 		}
 	}
+}
+
+// extend keeps the batch's unclaimed records invisible while it runs, when
+// there is a lease; the returned function stops it and waits.
+func (p *Poller) extend(b *batch, msgs []fifo.Message) (stop func()) {
+	if p.o.Lease <= 0 {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(p.o.Lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			b.mu.Lock()
+			for _, m := range msgs {
+				if !b.claimed[m.ReceiptHandle] {
+					// An error means the record is gone or visible again
+					// (deleted, or released by the function): nothing to keep.
+					_ = p.o.Queue.ChangeVisibility(p.o.QueueName, m.ReceiptHandle, p.o.Lease)
+				}
+			}
+			b.mu.Unlock()
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 // failures reads a partial batch response. whole is true when Lambda would

@@ -117,12 +117,13 @@ func startTwin(t testing.TB, o twin.Options) *twin.Twin {
 
 // attempt is one request the recording target received.
 type attempt struct {
-	webhookID string
-	path      string
-	group     string
-	eventType string
-	body      []byte
-	status    int
+	webhookID  string
+	deliveryID string
+	path       string
+	group      string
+	eventType  string
+	body       []byte
+	status     int
 }
 
 // recorder is a target that records every attempt and answers with what
@@ -138,7 +139,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	id := req.Header.Get(webhook.HeaderWebhookID)
 	status := r.decide(id, body)
 	r.mu.Lock()
-	r.attempts = append(r.attempts, attempt{webhookID: id, path: req.URL.Path, group: req.Header.Get("X-Group"), eventType: req.Header.Get("X-Event-Type"), body: body, status: status})
+	r.attempts = append(r.attempts, attempt{webhookID: id, deliveryID: req.Header.Get("X-Delivery-Id"), path: req.URL.Path, group: req.Header.Get("X-Group"), eventType: req.Header.Get("X-Event-Type"), body: body, status: status})
 	r.mu.Unlock()
 	w.WriteHeader(status)
 }
@@ -233,4 +234,3 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
-

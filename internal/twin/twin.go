@@ -22,9 +22,10 @@
 // ingress answers); execution histories in a second bbolt file beside it
 // ("<data>-history.db"), because a bbolt file has one owner.
 //
-// Local differences, on purpose and documented in docs/local.md: the receive
-// visibility is the forward timeout plus a margin (not the queue's six-fold
-// one), so a crashed twin's in-flight messages come back within that time;
+// Local differences, on purpose and documented in docs/local.md: a received
+// batch is leased (10 s, extended while it runs) rather than held for the
+// queue's visibility timeout, so a crashed twin's in-flight messages come
+// back within seconds;
 // TimeScale shortens the retry and redelivery waits (never the timeouts);
 // secrets come from environment variables (see SecretEnvName); SNS is not
 // used.
@@ -99,10 +100,10 @@ type Options struct {
 	// TimeScale > 1 divides the in-workflow retry waits and the forwarder's
 	// redelivery delays by it, for demos; timeouts are never scaled.
 	TimeScale float64
-	// ForwardTimeout overrides the forward function's timeout (default: the
-	// budget's ForwardTimeout); it also bounds how long a crashed twin's
-	// in-flight messages stay invisible.
-	ForwardTimeout time.Duration
+	// Lease is how long a received batch stays invisible without being
+	// extended, so how soon a crashed twin's in-flight messages come back;
+	// default 10 s (see internal/esm).
+	Lease time.Duration
 	// ShutdownGrace is how long Shutdown lets running batches finish before
 	// cancelling and releasing them; default 10 s.
 	ShutdownGrace time.Duration
@@ -238,12 +239,14 @@ func Start(o Options) (t *Twin, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", w.File, err)
 		}
-		states.Register(m, w.Bytes)
+		if _, err := states.Register(m); err != nil {
+			return nil, fmt.Errorf("%s: %w", w.File, err)
+		}
 	}
 
-	forwardTimeout := budget.ForwardTimeout
-	if o.ForwardTimeout > 0 {
-		forwardTimeout = o.ForwardTimeout
+	lease := o.Lease
+	if lease <= 0 {
+		lease = 10 * time.Second
 	}
 	sfnClient, sqsClient := t.clients(cfg.Region, budget.SDKTimeout, cfg.Queue.MaxConcurrency*forwarder.DefaultConcurrency)
 	fwdCfg := *local
@@ -254,7 +257,7 @@ func Start(o Options) (t *Twin, err error) {
 		StateMachineARNPrefix: runner.StateMachineARN(cfg.Service + "-"),
 		QueueURL:              t.QueueURL,
 		Starter:               sfnClient,
-		Queue:                 sqsClient,
+		Queue:                 claimingQueue{client: sqsClient, claim: func(h string) { t.poller.Claim(h) }},
 		Logger:                log,
 		Jitter:                rand.Float64,
 	})
@@ -303,7 +306,8 @@ func Start(o Options) (t *Twin, err error) {
 		Function:       lambda.NewHandler(fwd.Handle),
 		BatchSize:      cfg.Queue.BatchSize,
 		MaxConcurrency: cfg.Queue.MaxConcurrency,
-		Timeout:        forwardTimeout,
+		Timeout:        budget.ForwardTimeout,
+		Lease:          lease,
 		Log:            log,
 	})
 	if err != nil {
@@ -385,6 +389,19 @@ func disableHostPrefix(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
 		}), middleware.Before)
+}
+
+// claimingQueue is the forward function's SQS client: before the function
+// sets a record's visibility (its redelivery backoff), the event source
+// mapping stops extending that record's lease.
+type claimingQueue struct {
+	client *sqs.Client
+	claim  func(handle string)
+}
+
+func (c claimingQueue) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	c.claim(aws.ToString(in.ReceiptHandle))
+	return c.client.ChangeMessageVisibility(ctx, in, opts...)
 }
 
 func (t *Twin) recordNotification(req webhook.NotifyRequest, delivered []string, err error) {

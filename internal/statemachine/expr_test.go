@@ -1,12 +1,14 @@
 package statemachine
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/webhookq/webhookq/internal/asl"
+	"github.com/webhookq/webhookq/internal/config"
 )
 
 func TestPathGet(t *testing.T) {
@@ -284,4 +286,24 @@ func mustDecode(t *testing.T, s string) any {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// FuzzRender: a workflow file is untrusted input (anyone can edit it); no
+// content panics Render, and what compiles runs one state without panicking.
+func FuzzRender(f *testing.F) {
+	_, file := generatedWorkflow(f, config.NotifyFinal)
+	f.Add(string(file))
+	f.Add(`{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Not":{"Variable":"$.a","IsPresent":true},"Next":"S"}]},"S":{"Type":"Succeed"}}}`)
+	f.Add(`{"StartAt":"F","States":{"F":{"Type":"Fail","ErrorPath":"States.Format('{}', $.e)"}}}`)
+	f.Fuzz(func(t *testing.T, def string) {
+		m, err := Render("fuzz", []byte(def), localFunctions())
+		if err != nil {
+			return
+		}
+		s := m.states[m.startAt]
+		if s.def.Type == asl.TypeTask || s.def.Type == asl.TypeWait {
+			return // they call out or sleep; the scenario tests cover them
+		}
+		_, _, _ = (&execution{clock: newVirtualClock(), m: m, ctx: context.Background(), deadline: time.Now().Add(time.Hour)}).runState(s, map[string]any{"a": "x"}, time.Now())
+	})
 }

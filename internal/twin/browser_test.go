@@ -1,0 +1,225 @@
+package twin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/twin"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+// Debian's chromium and chromium-driver (scripts/setup installs them).
+const (
+	chromiumBin     = "/usr/bin/chromium"
+	chromedriverBin = "/usr/bin/chromedriver"
+)
+
+// webDriver is a minimal W3C WebDriver client for chromedriver.
+type webDriver struct {
+	t       *testing.T
+	base    string
+	session string
+}
+
+// startBrowser starts chromedriver and a headless Chromium session.
+func startBrowser(t *testing.T) *webDriver {
+	t.Helper()
+	for _, bin := range []string{chromiumBin, chromedriverBin} {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("%s is missing; run scripts/setup (apt-get install -y chromium chromium-driver)", bin)
+		}
+	}
+	port := testenv.FreePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, chromedriverBin, "--port="+strconv.Itoa(port))
+	must(t, cmd.Start())
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	wd := &webDriver{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	waitFor(t, 20*time.Second, "chromedriver", func() bool {
+		resp, err := http.Get(wd.base + "/status")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
+		"browserName": "chrome",
+		"goog:chromeOptions": map[string]any{
+			"binary": chromiumBin,
+			"args": []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+				"--disable-background-networking", "--disable-component-update", "--disable-sync",
+				"--user-data-dir=" + t.TempDir()},
+		},
+	}}}
+	var created struct {
+		SessionID string `json:"sessionId"`
+	}
+	wd.call(http.MethodPost, "/session", caps, &created)
+	wd.session = created.SessionID
+	t.Cleanup(func() { wd.call(http.MethodDelete, "/session/"+wd.session, nil, nil) })
+	return wd
+}
+
+func (wd *webDriver) call(method, path string, body, out any) {
+	wd.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		must(wd.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, wd.base+path, rd)
+	must(wd.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	must(wd.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		wd.t.Fatalf("webdriver %s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	var env struct {
+		Value json.RawMessage `json:"value"`
+	}
+	must(wd.t, json.Unmarshal(raw, &env))
+	if out != nil {
+		must(wd.t, json.Unmarshal(env.Value, out))
+	}
+}
+
+func (wd *webDriver) open(url string) {
+	wd.t.Helper()
+	wd.call(http.MethodPost, "/session/"+wd.session+"/url", map[string]string{"url": url}, nil)
+}
+
+// find returns the ids of the elements a CSS selector matches.
+func (wd *webDriver) find(css string) []string {
+	wd.t.Helper()
+	var els []map[string]string
+	wd.call(http.MethodPost, "/session/"+wd.session+"/elements", map[string]string{"using": "css selector", "value": css}, &els)
+	var ids []string
+	for _, e := range els {
+		for _, id := range e {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func (wd *webDriver) one(css string) string {
+	wd.t.Helper()
+	ids := wd.find(css)
+	if len(ids) == 0 {
+		var src string
+		wd.call(http.MethodGet, "/session/"+wd.session+"/source", nil, &src)
+		wd.t.Fatalf("no element matches %s on the page:\n%s", css, src)
+	}
+	return ids[0]
+}
+
+func (wd *webDriver) click(css string) {
+	wd.t.Helper()
+	wd.call(http.MethodPost, "/session/"+wd.session+"/element/"+wd.one(css)+"/click", map[string]any{}, nil)
+}
+
+func (wd *webDriver) text(css string) string {
+	wd.t.Helper()
+	var s string
+	wd.call(http.MethodGet, "/session/"+wd.session+"/element/"+wd.one(css)+"/text", nil, &s)
+	return s
+}
+
+// TestWebPage drives the twin's page in headless Chromium: a delivered and a
+// failed execution in the list, a failed one's state-by-state history, the
+// parked message in the DLQ, and the redrive button moving it back, after
+// which it is delivered with its original webhook id.
+func TestWebPage(t *testing.T) {
+	cfg, workflows := writeProject(t, fmt.Sprintf(pipelineConfig, "https://app.example.com", 1))
+	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, DemoTarget: true, TimeScale: 50})
+	client := &http.Client{Timeout: 10 * time.Second}
+	demo := tw.URL + twin.DemoTargetPath
+
+	okID, status, err := post(client, tw.URL+"/hooks/orders", map[string]string{"X-Group": "g-ok", "X-Event-Type": "created"}, []byte(`{"ok":true}`))
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("post: %d %v", status, err)
+	}
+	waitFor(t, 20*time.Second, "the first webhook delivered", func() bool { return tw.Demo().Snapshot().Received == 1 })
+
+	resp, err := client.Post(demo+"/fail", "", nil)
+	must(t, err)
+	resp.Body.Close()
+	badID, status, err := post(client, tw.URL+"/hooks/orders", map[string]string{"X-Group": "g-bad", "X-Event-Type": "created"}, []byte(`{"ok":false}`))
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("post: %d %v", status, err)
+	}
+	waitFor(t, 60*time.Second, "the failing webhook parked in the DLQ", func() bool { return len(parkedIDs(t, tw, cfg.DLQName())) == 1 })
+	resp, err = client.Post(demo+"/recover", "", nil)
+	must(t, err)
+	resp.Body.Close()
+
+	wd := startBrowser(t)
+	wd.open(tw.URL + "/")
+	if n := len(wd.find(`tr.execution[data-status="SUCCEEDED"]`)); n != 1 {
+		t.Errorf("%d succeeded executions listed, want 1", n)
+	}
+	if n := len(wd.find(`tr.execution[data-status="FAILED"]`)); n != cfg.Queue.MaxReceiveCount {
+		t.Errorf("%d failed executions listed, want one per receive (%d)", n, cfg.Queue.MaxReceiveCount)
+	}
+	wd.open(tw.URL + "/?group=g-ok")
+	if n := len(wd.find(`tr.execution`)); n != 1 {
+		t.Errorf("filter by group g-ok lists %d executions, want 1", n)
+	}
+	wd.open(tw.URL + "/?status=FAILED&route=orders")
+	// Newest first: the last receive's execution, which notified.
+	wd.click(`tr.execution[data-status="FAILED"] a`)
+	if got := wd.text("#status"); got != "FAILED" {
+		t.Errorf("execution page status %q", got)
+	}
+	for _, state := range []string{"Deliver", "ShouldNotify", "Notify", "Rethrow"} {
+		if len(wd.find(`#history tr.event[data-state="`+state+`"]`)) == 0 {
+			t.Errorf("history has no event of state %s", state)
+		}
+	}
+	if n := len(wd.find(`#history tr.event[data-type="TaskFailed"]`)); n != cfg.Retry.MaxAttempts {
+		t.Errorf("history shows %d failed Deliver attempts, want %d", n, cfg.Retry.MaxAttempts)
+	}
+
+	wd.click("#nav-queues")
+	if len(wd.find(`#dlq tr.message[data-webhook-id="`+badID+`"]`)) != 1 {
+		t.Fatalf("the DLQ table does not show webhook %s", badID)
+	}
+	wd.click("#redrive-all")
+	if got := wd.text("#flash"); !strings.Contains(got, "Redrove 1 message") {
+		t.Errorf("flash after redrive: %q", got)
+	}
+	if n := len(wd.find(`#dlq tr.message`)); n != 0 {
+		t.Errorf("the DLQ table still lists %d messages after redrive", n)
+	}
+	waitFor(t, 20*time.Second, "the redriven webhook delivered", func() bool {
+		for _, d := range tw.Demo().Snapshot().Recent {
+			if d.WebhookID == badID && d.Status == http.StatusOK {
+				return true
+			}
+		}
+		return false
+	})
+	if len(parkedIDs(t, tw, cfg.DLQName())) != 0 {
+		t.Error("the DLQ is not empty after redrive")
+	}
+	for _, d := range tw.Demo().Snapshot().Recent {
+		if d.WebhookID != okID && d.WebhookID != badID {
+			t.Errorf("delivery with unexpected webhook id %q (header %s)", d.WebhookID, webhook.HeaderWebhookID)
+		}
+	}
+}

@@ -133,7 +133,8 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 	}
 	body, err := env.RawBody()
 	if err != nil {
-		return webhook.DeliverResult{}, a.permanent("%v", err)
+		// The message quotes the envelope's encoding field: bound it.
+		return webhook.DeliverResult{}, a.permanent("%s", truncate(err.Error(), 200))
 	}
 	target, err := url.Parse(a.route.TargetURL)
 	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {

@@ -17,6 +17,7 @@ func Scenarios() []Scenario {
 	return []Scenario{
 		orderPerGroup, batchPrefersOneGroup, inFlightGroupLock, sendBatchOrder,
 		contentDedup, idDedup, visibilityExpiry, changeVisibility,
+		staleReceiptHandle, changeVisibilityNotInFlight, queueCounts, receiveAttemptID,
 		deadLetterAfterMaxReceives, messageMoveTask, attributeDigests, redriveAllowPolicy,
 	}
 }
@@ -485,4 +486,133 @@ var redriveAllowPolicy = Scenario{
 		Reason:     "moto 5.2.1 drops RedriveAllowPolicy",
 		Transcript: []string{"RedriveAllowPolicy "},
 	},
+}
+
+var staleReceiptHandle = Scenario{
+	Name: "stale-receipt-handle",
+	AWS: "DeleteMessage: \"you must provide the most recently received receipt handle … otherwise, the request succeeds, " +
+		"but the message will not be deleted\" (API_DeleteMessage).",
+	Run: func(ctx context.Context, e *Env) []string {
+		url, _, err := e.CreateFIFO(ctx, "q", nil)
+		if err != nil {
+			return []string{ErrorLine(err)}
+		}
+		if _, err := e.Send(ctx, url, "G", "x"); err != nil {
+			return []string{ErrorLine(err)}
+		}
+		var tr []string
+		old, err := e.ReceiveAndRelease(ctx, url, 1)
+		tr = append(tr, Bodies("receive and release", old, err))
+		cur, err := e.Receive(ctx, url, 1, 30)
+		tr = append(tr, Bodies("receive again", cur, err))
+		if len(old) != 1 || len(cur) != 1 {
+			return tr
+		}
+		_, err = e.Client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: old[0].ReceiptHandle})
+		tr = append(tr, "delete with the old handle: "+okOrError(err), e.counts(ctx, url))
+		_, err = e.Client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: cur[0].ReceiptHandle})
+		return append(tr, "delete with the current handle: "+okOrError(err), e.counts(ctx, url))
+	},
+	Want: []string{"receive and release: x", "receive again: x", "delete with the old handle: ok", "visible 0 in flight 1",
+		"delete with the current handle: ok", "visible 0 in flight 0"},
+	Moto: &Deviation{
+		Reason: "moto deletes the message with a stale receipt handle",
+		Transcript: []string{"receive and release: x", "receive again: x", "delete with the old handle: ok", "visible 0 in flight 0",
+			"delete with the current handle: ok", "visible 0 in flight 0"},
+	},
+}
+
+var changeVisibilityNotInFlight = Scenario{
+	Name: "change-visibility-not-in-flight",
+	AWS:  "ChangeMessageVisibility on a message that is not in flight fails with MessageNotInflight (API_ChangeMessageVisibility, Errors).",
+	Run: func(ctx context.Context, e *Env) []string {
+		url, _, err := e.CreateFIFO(ctx, "q", nil)
+		if err != nil {
+			return []string{ErrorLine(err)}
+		}
+		if _, err := e.Send(ctx, url, "G", "x"); err != nil {
+			return []string{ErrorLine(err)}
+		}
+		released, err := e.ReceiveAndRelease(ctx, url, 1)
+		tr := []string{Bodies("receive and release", released, err)}
+		if len(released) != 1 {
+			return tr
+		}
+		_, err = e.Client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: released[0].ReceiptHandle, VisibilityTimeout: 10})
+		return append(tr, "change visibility of the visible message: "+okOrError(err), e.counts(ctx, url))
+	},
+	Want: []string{"receive and release: x", "change visibility of the visible message: error AWS.SimpleQueueService.MessageNotInflight", "visible 1 in flight 0"},
+	Moto: &Deviation{
+		Reason:     "moto changes the visibility of a message that is not in flight instead of failing with MessageNotInflight",
+		Transcript: []string{"receive and release: x", "change visibility of the visible message: ok", "visible 0 in flight 1"},
+	},
+}
+
+var queueCounts = Scenario{
+	Name: "queue-counts",
+	AWS:  "GetQueueAttributes: ApproximateNumberOfMessages counts visible messages, ApproximateNumberOfMessagesNotVisible in-flight ones (API_GetQueueAttributes).",
+	Run: func(ctx context.Context, e *Env) []string {
+		url, _, err := e.CreateFIFO(ctx, "q", nil)
+		if err != nil {
+			return []string{ErrorLine(err)}
+		}
+		for _, s := range [][2]string{{"A", "a1"}, {"A", "a2"}, {"B", "b1"}} {
+			if _, err := e.Send(ctx, url, s[0], s[1]); err != nil {
+				return []string{ErrorLine(err)}
+			}
+		}
+		tr := []string{e.counts(ctx, url)}
+		msgs, err := e.Receive(ctx, url, 10, 30)
+		return append(tr, Bodies("receive 10", msgs, err), e.counts(ctx, url))
+	},
+	Want: []string{"visible 3 in flight 0", "receive 10: a1,a2,b1", "visible 0 in flight 3"},
+}
+
+var receiveAttemptID = Scenario{
+	Name: "receive-request-attempt-id",
+	AWS:  "ReceiveRequestAttemptId: a receive retried with the same id within 5 minutes returns the same messages and receipt handles (API_ReceiveMessage).",
+	Run: func(ctx context.Context, e *Env) []string {
+		url, _, err := e.CreateFIFO(ctx, "q", nil)
+		if err != nil {
+			return []string{ErrorLine(err)}
+		}
+		for _, s := range [][2]string{{"A", "a1"}, {"B", "b1"}} {
+			if _, err := e.Send(ctx, url, s[0], s[1]); err != nil {
+				return []string{ErrorLine(err)}
+			}
+		}
+		in := &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 1, VisibilityTimeout: 30, ReceiveRequestAttemptId: aws.String("attempt-1")}
+		first, err := e.Client.ReceiveMessage(ctx, in)
+		if err != nil {
+			return []string{ErrorLine(err)}
+		}
+		retried, err := e.Client.ReceiveMessage(ctx, in)
+		if err != nil {
+			return []string{ErrorLine(err)}
+		}
+		same := len(first.Messages) == 1 && len(retried.Messages) == 1 &&
+			aws.ToString(first.Messages[0].ReceiptHandle) == aws.ToString(retried.Messages[0].ReceiptHandle)
+		return []string{Bodies("first", first.Messages, nil), Bodies("retried", retried.Messages, nil), Line("same receipt handle: %v", same)}
+	},
+	Want: []string{"first: a1", "retried: a1", "same receipt handle: true"},
+	Moto: &Deviation{
+		Reason:     "moto ignores ReceiveRequestAttemptId: the retry is a new receive",
+		Transcript: []string{"first: a1", "retried: b1", "same receipt handle: false"},
+	},
+}
+
+func okOrError(err error) string {
+	if err != nil {
+		return ErrorLine(err)
+	}
+	return "ok"
+}
+
+func (e *Env) counts(ctx context.Context, url string) string {
+	out, err := e.Client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []types.QueueAttributeName{
+		types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		return "counts: " + ErrorLine(err)
+	}
+	return "visible " + out.Attributes["ApproximateNumberOfMessages"] + " in flight " + out.Attributes["ApproximateNumberOfMessagesNotVisible"]
 }

@@ -22,6 +22,13 @@
 //   - Redrive: StartMessageMoveTask / ListMessageMoveTasks are not
 //     implemented by moto 5.2.1.
 //   - RedriveAllowPolicy: moto drops it from the queue's attributes.
+//   - Stale receipt handle: AWS's DeleteMessage with a handle older than the
+//     message's latest receive "succeeds, but the message will not be
+//     deleted"; moto deletes it.
+//   - ChangeMessageVisibility of a message not in flight: AWS fails with
+//     MessageNotInflight; moto makes the message invisible.
+//   - ReceiveRequestAttemptId: AWS returns the same messages and receipt
+//     handles to a retried receive; moto ignores the id.
 //
 // Each difference is pinned by the scenario that found it (Scenario.Moto).
 package sqsconformance

@@ -34,8 +34,9 @@ func TestConformance(t *testing.T) {
 	endpoints := map[string]string{"twin": twin.URL, "moto": testenv.Moto(t)}
 
 	for _, sc := range Scenarios() {
+		// Scenarios run one after another: moto's SQS backend is not safe
+		// for concurrent requests (it answered 500 under parallel scenarios).
 		t.Run(sc.Name, func(t *testing.T) {
-			t.Parallel()
 			var mu sync.Mutex
 			var wg sync.WaitGroup
 			got := map[string][]string{}

@@ -201,9 +201,24 @@ func (a attempt) verifyInbound(ctx context.Context, v config.Verify, headers map
 	in := signature.Inbound{Scheme: v.Scheme, Secret: []byte(sec), Header: v.Header, Tolerance: v.Tolerance,
 		Now: func() time.Time { return received }}
 	if err := in.Verify(headers, body); err != nil {
-		return a.permanent("inbound signature (%s) is invalid: %v", v.Scheme, err)
+		return a.permanent("inbound signature (%s) is invalid: %v%s", v.Scheme, err, a.uncarried(v))
 	}
 	return nil
+}
+
+// uncarried names the signature headers the route does not carry: ingress
+// drops them, so verification can never succeed until they are added.
+func (a attempt) uncarried(v config.Verify) string {
+	var missing []string
+	for _, h := range signature.Headers(v) {
+		if !slices.ContainsFunc(a.route.Headers, func(c string) bool { return strings.EqualFold(c, h) }) {
+			missing = append(missing, h)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the route does not carry %s: add it to the route's headers", strings.Join(missing, ", "))
 }
 
 // receivedAt is when ingress accepted the webhook (the envelope's RFC 3339

@@ -340,6 +340,7 @@ func TestInboundVerification(t *testing.T) {
 		{"valid", map[string]string{"X-Hub-Signature-256": githubSig("gh-secret", body)}, ""},
 		{"forged", map[string]string{"X-Hub-Signature-256": githubSig("other", body)}, "attempt 1/5: inbound signature (github) is invalid: X-Hub-Signature-256 does not match the body"},
 		{"missing", map[string]string{}, "X-Hub-Signature-256 header is missing"},
+		{"not carried", nil, "X-Hub-Signature-256 header is missing; the route does not carry X-Hub-Signature-256: add it to the route's headers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,6 +348,9 @@ func TestInboundVerification(t *testing.T) {
 			calls := 0
 			cfg := testConfig("https://t.test", allOutcomes)
 			cfg.Routes[0].Verify = &config.Verify{Scheme: config.VerifyGitHub, Secret: ref}
+			if tt.headers != nil {
+				cfg.Routes[0].Headers = append(cfg.Routes[0].Headers, "X-Hub-Signature-256")
+			}
 			d := newDeliverer(cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
 				calls++
 				return answer(200, nil, "")(r)

@@ -54,8 +54,10 @@ type Failure struct {
 }
 
 // Error names the deliver function raises and the workflow matches. Lambda
-// reports a Go error's type name as errorType; the deliver core returns errors
-// whose type names are exactly these.
+// reports a returned Go error's type name as errorType, and a type name cannot
+// hold a dot: the deliver handler returns a messages.InvokeResponse_Error
+// (aws-lambda-go passes it through unchanged) whose Type is exactly one of
+// these (delivery.LambdaError).
 const (
 	// ErrRetryable: 5xx, 408, 429, timeouts, connection errors.
 	ErrRetryable = "Webhook.Retryable"

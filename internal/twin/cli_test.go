@@ -1,0 +1,96 @@
+package twin_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/twin"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+// cliEnv is the environment of AWS tools run against the twin: any
+// credentials do (the twin does not check signatures), the config's region.
+func cliEnv(region string) []string {
+	return append(os.Environ(), "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_DEFAULT_REGION="+region,
+		"AWS_REGION="+region, "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+}
+
+// TestAWSToolsAgainstTwin runs the AWS CLI and cmd/redrive against a running
+// twin, as docs/local.md tells a newcomer to: list the queues, read the
+// redrive policy, put a message in the DLQ and receive it, then redrive it
+// with cmd/redrive and see it delivered with its webhook id.
+func TestAWSToolsAgainstTwin(t *testing.T) {
+	awsBin, err := exec.LookPath("aws")
+	if err != nil {
+		t.Fatal("the AWS CLI is not on PATH; run scripts/setup (pip install awscli)")
+	}
+	cfg, workflows := writeProject(t, fmt.Sprintf(pipelineConfig, "https://app.example.com", 1))
+	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, DemoTarget: true})
+	env := cliEnv(cfg.Region)
+	aws := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", tw.URL, "--output", "json"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+
+	var queues struct{ QueueUrls []string }
+	must(t, json.Unmarshal(aws("sqs", "list-queues"), &queues))
+	if strings.Join(queues.QueueUrls, " ") != tw.DLQURL+" "+tw.QueueURL {
+		t.Errorf("list-queues: %q, want the DLQ and the queue", queues.QueueUrls)
+	}
+	var attrs struct{ Attributes map[string]string }
+	must(t, json.Unmarshal(aws("sqs", "get-queue-attributes", "--queue-url", tw.QueueURL, "--attribute-names", "RedrivePolicy", "FifoQueue"), &attrs))
+	if !strings.Contains(attrs.Attributes["RedrivePolicy"], fmt.Sprintf(`"maxReceiveCount":%d`, cfg.Queue.MaxReceiveCount)) || attrs.Attributes["FifoQueue"] != "true" {
+		t.Errorf("queue attributes %v", attrs.Attributes)
+	}
+
+	const id = "wh-cli-1"
+	msgAttrs := fmt.Sprintf(`{"%s":{"DataType":"String","StringValue":"%s"},"%s":{"DataType":"String","StringValue":"orders"},"h-X-Group":{"DataType":"String","StringValue":"g-cli"},"h-X-Event-Type":{"DataType":"String","StringValue":"cli"}}`,
+		webhook.AttrWebhookID, id, webhook.AttrRoute)
+	aws("sqs", "send-message", "--queue-url", tw.DLQURL, "--message-body", `{"from":"cli"}`, "--message-group-id", "g-cli",
+		"--message-deduplication-id", "cli-1", "--message-attributes", msgAttrs)
+	var received struct {
+		Messages []struct {
+			Body              string
+			ReceiptHandle     string
+			Attributes        map[string]string
+			MessageAttributes map[string]struct{ StringValue string }
+		}
+	}
+	must(t, json.Unmarshal(aws("sqs", "receive-message", "--queue-url", tw.DLQURL, "--attribute-names", "All", "--message-attribute-names", "All"), &received))
+	if len(received.Messages) != 1 {
+		t.Fatalf("receive-message: %+v", received)
+	}
+	m := received.Messages[0]
+	if m.Body != `{"from":"cli"}` || m.Attributes["MessageGroupId"] != "g-cli" || m.MessageAttributes[webhook.AttrWebhookID].StringValue != id {
+		t.Errorf("received %+v", m)
+	}
+	aws("sqs", "change-message-visibility", "--queue-url", tw.DLQURL, "--receipt-handle", m.ReceiptHandle, "--visibility-timeout", "0")
+
+	redrive := exec.Command("go", "run", "./cmd/redrive", "redrive", "--endpoint-url", tw.URL, "--config", cfg.Path)
+	redrive.Dir = testenv.RepoRoot(t)
+	redrive.Env = env
+	if out, err := redrive.CombinedOutput(); err != nil {
+		t.Fatalf("go run ./cmd/redrive redrive: %v\n%s", err, out)
+	}
+	waitFor(t, 20*time.Second, "the redriven message delivered", func() bool {
+		for _, d := range tw.Demo().Snapshot().Recent {
+			if d.WebhookID == id && d.Status == http.StatusOK {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -4,6 +4,8 @@
 //
 // Environment: WEBHOOKQ_STATE_MACHINE_ARN_PREFIX (required),
 // WEBHOOKQ_QUEUE_URL (optional; else derived from the record's queue ARN),
+// WEBHOOKQ_DLQ_URL (optional; set, the forwarder parks failed messages there
+// itself with the failure attached),
 // WEBHOOKQ_CONFIG (default $LAMBDA_TASK_ROOT/routes.yaml), and the AWS SDK's
 // own variables — AWS_ENDPOINT_URL_SFN and AWS_ENDPOINT_URL_SQS point it at
 // local endpoints in tests.
@@ -56,12 +58,15 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 		return nil, fmt.Errorf("AWS config: %w", err)
 	}
 	states := newStatesClient(awsCfg, config.ComputeBudget(cfg).SDKTimeout)
+	queues := sqs.NewFromConfig(awsCfg)
 	return forwarder.New(forwarder.Options{
 		Config:                cfg,
 		StateMachineARNPrefix: os.Getenv(webhook.EnvStateMachineARNPrefix),
 		QueueURL:              os.Getenv(webhook.EnvQueueURL),
+		DLQURL:                os.Getenv(webhook.EnvDLQURL),
 		Starter:               states,
-		Queue:                 sqs.NewFromConfig(awsCfg),
+		Queue:                 queues,
+		DeadLetters:           queues,
 		Logger:                log,
 		Jitter:                rand.Float64,
 	})

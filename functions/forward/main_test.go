@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,6 +34,7 @@ import (
 const (
 	arnPrefix = "arn:aws:states:us-east-1:123456789012:stateMachine:sales-approvals-"
 	queueURL  = "https://sqs.us-east-1.amazonaws.com/123456789012/sales-approvals.fifo"
+	dlqURL    = "https://sqs.us-east-1.amazonaws.com/123456789012/sales-approvals-dlq.fifo"
 )
 
 // awsRequest is one request the local AWS endpoint received.
@@ -121,6 +125,10 @@ func (l *localAWS) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(resp)
 	case "AmazonSQS.ChangeMessageVisibility":
 		_, _ = io.WriteString(w, "{}")
+	case "AmazonSQS.SendMessage":
+		body, _ := req.body["MessageBody"].(string)
+		sum := md5.Sum([]byte(body))
+		_ = json.NewEncoder(w).Encode(map[string]string{"MessageId": "dlq-" + hex.EncodeToString(sum[:4]), "MD5OfMessageBody": hex.EncodeToString(sum[:])})
 	default:
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = io.WriteString(w, `{"__type":"UnknownOperationException"}`)
@@ -193,10 +201,11 @@ func mixedBatch(t testing.TB) batch {
 }
 
 // wantFailures is the exact response for the mixed batch: failures in batch
-// order, blocked records included.
+// order, blocked records included; d1, failed on its final receive, is parked
+// in the DLQ instead.
 func (b batch) wantFailures() string {
 	var items []string
-	for _, id := range []string{"wh-b1", "wh-a2", "wh-b2", "wh-a3", "wh-d1"} {
+	for _, id := range []string{"wh-b1", "wh-a2", "wh-b2", "wh-a3"} {
 		items = append(items, `{"itemIdentifier":"`+b.ids[id]+`"}`)
 	}
 	return `{"batchItemFailures":[` + strings.Join(items, ",") + `]}`
@@ -207,11 +216,10 @@ func (b batch) wantFailures() string {
 func (b batch) checkVisibility(t testing.TB, got map[string]int) {
 	t.Helper()
 	ranges := map[string][2]int{
-		"wh-a2": {24, 30},   // receive 1
-		"wh-d1": {384, 480}, // receive 5
-		"wh-b1": {0, 0},     // permanent
-		"wh-b2": {0, 0},     // blocked
-		"wh-a3": {0, 0},     // blocked
+		"wh-a2": {24, 30}, // receive 1
+		"wh-b1": {0, 0},   // permanent
+		"wh-b2": {0, 0},   // blocked
+		"wh-a3": {0, 0},   // blocked
 	}
 	if len(got) != len(ranges) {
 		t.Errorf("visibility set on %d messages, want %d: %v", len(got), len(ranges), got)
@@ -224,6 +232,28 @@ func (b batch) checkVisibility(t testing.TB, got map[string]int) {
 	}
 }
 
+// checkParked checks the SendMessage that parked d1 in the DLQ.
+func (b batch) checkParked(t testing.TB, aws *localAWS) {
+	t.Helper()
+	sends := aws.received("AmazonSQS.SendMessage")
+	if len(sends) != 1 {
+		t.Fatalf("%d SendMessage requests, want 1 (d1 to the DLQ)", len(sends))
+	}
+	r := sends[0]
+	if r.body["QueueUrl"] != dlqURL || r.body["MessageGroupId"] != "req-D" {
+		t.Errorf("SendMessage to %v, group %v", r.body["QueueUrl"], r.body["MessageGroupId"])
+	}
+	if id, _ := r.body["MessageDeduplicationId"].(string); !strings.HasPrefix(id, "park-"+b.ids["wh-d1"]) {
+		t.Errorf("MessageDeduplicationId %q", id)
+	}
+	attrs, _ := r.body["MessageAttributes"].(map[string]any)
+	webhookID, _ := attrs[webhook.AttrWebhookID].(map[string]any)
+	failure, _ := attrs[webhook.AttrFailure].(map[string]any)
+	if webhookID["StringValue"] != "wh-d1" || !strings.Contains(fmt.Sprint(failure["StringValue"]), `"error":"States.TIMED_OUT"`) {
+		t.Errorf("parked attributes %v", attrs)
+	}
+}
+
 // functionEnv is the forward Lambda's environment against the local endpoint.
 func functionEnv(t testing.TB, endpoint string) map[string]string {
 	return map[string]string{
@@ -232,6 +262,7 @@ func functionEnv(t testing.TB, endpoint string) map[string]string {
 		webhook.EnvConfig:                filepath.Join(testenv.RepoRoot(t), "config", "routes.yaml"),
 		webhook.EnvStateMachineARNPrefix: arnPrefix,
 		webhook.EnvQueueURL:              queueURL,
+		webhook.EnvDLQURL:                dlqURL,
 	}
 }
 
@@ -294,6 +325,7 @@ func TestSetupWithRealSDKClients(t *testing.T) {
 		}
 	}
 	b.checkVisibility(t, aws.visibilityByReceipt(t))
+	b.checkParked(t, aws)
 }
 
 // TestSDKErrorIsAFailureWithoutRetry: an API error (throttling) fails the
@@ -352,6 +384,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			t.Errorf("response\n got %s\nwant %s", got, b.wantFailures())
 		}
 		b.checkVisibility(t, aws.visibilityByReceipt(t))
+		b.checkParked(t, aws)
 
 		// The function logs one JSON line per record; the failed
 		// execution's line names it.

@@ -180,6 +180,37 @@ func (q *fakeQueue) byReceipt() map[string]int32 {
 	return m
 }
 
+const testDLQ = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/sales-approvals-dlq.fifo"
+
+// fakeDLQ records SendMessage calls; fail makes each one fail.
+type fakeDLQ struct {
+	fail  bool
+	mu    sync.Mutex
+	calls []*sqs.SendMessageInput
+}
+
+func (q *fakeDLQ) SendMessage(ctx context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.calls = append(q.calls, in)
+	if q.fail {
+		return nil, errors.New("AccessDenied: not authorized to perform sqs:SendMessage")
+	}
+	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprint("dlq-", len(q.calls)))}, nil
+}
+
+// sent is the DLQ copy of the message whose webhook id attribute is id.
+func (q *fakeDLQ) sent(id string) (*sqs.SendMessageInput, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, in := range q.calls {
+		if a, ok := in.MessageAttributes[webhook.AttrWebhookID]; ok && aws.ToString(a.StringValue) == id {
+			return in, true
+		}
+	}
+	return nil, false
+}
+
 // logBuffer collects JSON log lines.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -218,18 +249,20 @@ type harness struct {
 	fwd     *forwarder.Forwarder
 	starter *fakeStarter
 	queue   *fakeQueue
+	dlq     *fakeDLQ
 	logs    *logBuffer
 }
 
 func newHarness(t testing.TB, results map[string]result, tweak func(*forwarder.Options)) *harness {
 	t.Helper()
-	h := &harness{starter: &fakeStarter{t: t, results: results}, queue: &fakeQueue{}, logs: &logBuffer{}}
+	h := &harness{starter: &fakeStarter{t: t, results: results}, queue: &fakeQueue{}, dlq: &fakeDLQ{}, logs: &logBuffer{}}
 	opts := forwarder.Options{
 		Config:                testConfig(),
 		StateMachineARNPrefix: arnPrefix,
 		QueueURL:              testQueue,
 		Starter:               h.starter,
 		Queue:                 h.queue,
+		DeadLetters:           h.dlq,
 		Logger:                slog.New(slog.NewJSONHandler(h.logs, nil)),
 	}
 	if tweak != nil {

@@ -17,6 +17,14 @@
 // its messages is in flight, so they cannot overtake it. Permanent failures
 // (Webhook.Permanent, malformed records, unknown routes, oversize inputs) come
 // back at once so they reach the DLQ without holding their group long.
+//
+// Parking. With a DLQ configured (Options.DLQURL) the forwarder moves a
+// message there itself when its failure is final — a failed execution on the
+// final receive (after the workflow notified), or a record that can never run
+// (malformed, unknown route, oversize) at once — with webhook.AttrFailure
+// saying why, and reports it as done: the event source mapping deletes it and
+// its group goes on in the same batch. Otherwise, or when that send fails,
+// SQS's redrive policy moves it after max_receive_count receives.
 package forwarder
 
 import (
@@ -36,6 +44,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -52,13 +61,28 @@ type VisibilityChanger interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
+// MessageSender sends a message to a queue (the sqs client's method); the
+// forwarder parks messages in the DLQ with it.
+type MessageSender interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
 // DefaultConcurrency is how many message groups run at once unless
 // Options.Concurrency says otherwise: a FIFO batch holds at most 10 records.
 const DefaultConcurrency = 10
 
-// maxLoggedCause bounds the execution cause written to the log; the full
-// cause stays in the execution history.
-const maxLoggedCause = 512
+// maxLoggedCause bounds the execution cause written to the log, and
+// maxFailureCause the one recorded on a parked message; the full cause stays
+// in the execution history.
+const (
+	maxLoggedCause  = 512
+	maxFailureCause = 2048
+)
+
+// sqsCallTimeout bounds a ChangeMessageVisibility or SendMessage call. These
+// calls must happen even when the invocation's deadline is spent, so they get
+// a context of their own.
+const sqsCallTimeout = 5 * time.Second
 
 // Options configure a Forwarder.
 type Options struct {
@@ -71,6 +95,12 @@ type Options struct {
 	QueueURL string
 	Starter  Starter
 	Queue    VisibilityChanger
+	// DLQURL is webhook.EnvDLQURL's value: when set, a record that failed for
+	// good (its final receive, or malformed) is parked there by the forwarder
+	// through DeadLetters, with webhook.AttrFailure saying why. Empty leaves
+	// the move to SQS's redrive policy.
+	DLQURL      string
+	DeadLetters MessageSender
 	// Logger receives one structured line per record; nil discards.
 	Logger *slog.Logger
 	// Now is the clock for deadline checks; nil is time.Now.
@@ -88,6 +118,8 @@ type Forwarder struct {
 	queueURL    string
 	starter     Starter
 	queue       VisibilityChanger
+	dlqURL      string
+	deadLetters MessageSender
 	log         *slog.Logger
 	now         func() time.Time
 	backoff     Backoff
@@ -105,6 +137,8 @@ func New(o Options) (*Forwarder, error) {
 		return nil, fmt.Errorf("forwarder: no state machine ARN prefix (%s)", webhook.EnvStateMachineARNPrefix)
 	case o.Starter == nil || o.Queue == nil:
 		return nil, errors.New("forwarder: a Starter and a Queue are required")
+	case o.DLQURL != "" && o.DeadLetters == nil:
+		return nil, errors.New("forwarder: a DLQ URL needs DeadLetters to send to it")
 	}
 	f := &Forwarder{
 		cfg:         o.Config,
@@ -112,6 +146,8 @@ func New(o Options) (*Forwarder, error) {
 		queueURL:    o.QueueURL,
 		starter:     o.Starter,
 		queue:       o.Queue,
+		dlqURL:      o.DLQURL,
+		deadLetters: o.DeadLetters,
 		log:         o.Logger,
 		now:         o.Now,
 		backoff:     NewBackoff(o.Config.Queue, o.Jitter),
@@ -150,6 +186,9 @@ const (
 	// notStarted: blocked behind an earlier failure of its group, or no time
 	// left; it comes back at once, behind its group's head.
 	notStarted
+	// parked: failed for good and moved to the DLQ by the forwarder; to the
+	// event source mapping it is done (deleted), and its group goes on.
+	parked
 )
 
 // Handle forwards a batch and reports the failed records. It never returns an
@@ -183,7 +222,7 @@ func (f *Forwarder) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, o := range outcomes {
-		if o != succeeded {
+		if o != succeeded && o != parked {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
 		}
 	}
@@ -213,7 +252,7 @@ func groups(records []events.SQSMessage) [][]int {
 func (f *Forwarder) forwardGroup(ctx context.Context, records []events.SQSMessage, indexes []int, outcomes []outcome) {
 	for k, i := range indexes {
 		outcomes[i] = f.forward(ctx, records[i])
-		if outcomes[i] == succeeded {
+		if outcomes[i] == succeeded || outcomes[i] == parked {
 			continue
 		}
 		for _, j := range indexes[k+1:] {
@@ -243,23 +282,38 @@ func (f *Forwarder) logBlocked(ctx context.Context, rec events.SQSMessage, head 
 	f.log.LogAttrs(ctx, slog.LevelWarn, "not started: an earlier message of its group was not forwarded", attrs...)
 }
 
-// forward runs one record's execution and sets its visibility when it failed.
+// forward runs one record's execution. A failed record is parked in the DLQ
+// when its failure is final and a DLQ is configured, else made visible again
+// after its delay.
 func (f *Forwarder) forward(ctx context.Context, rec events.SQSMessage) outcome {
-	o, delay := f.execute(ctx, rec)
-	if o != succeeded {
-		f.setVisibility(ctx, rec, delay)
+	v := f.execute(ctx, rec)
+	if v.outcome == succeeded {
+		return succeeded
 	}
-	return o
+	if v.final != nil && f.park(ctx, rec, *v.final) {
+		return parked
+	}
+	f.setVisibility(ctx, rec, v.delay)
+	return v.outcome
 }
 
-// execute starts the record's execution and returns its outcome and, for a
-// failure, how long the record should stay invisible.
-func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) (outcome, time.Duration) {
+// verdict is how one attempt at a record ended and what should happen to it.
+type verdict struct {
+	outcome outcome
+	// delay is how long a failed record stays invisible.
+	delay time.Duration
+	// final, when set, is a failure the record will not get past: with a DLQ
+	// configured the record is parked there with it instead of coming back.
+	final *webhook.Failure
+}
+
+// execute starts the record's execution and judges the result.
+func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict {
 	p, err := parseRecord(f.cfg, rec)
 	if err != nil {
 		f.log.LogAttrs(ctx, slog.LevelError, "record rejected; it will go to the DLQ",
 			recordAttrs(rec, slog.String("error", err.Error()))...)
-		return permanent, 0
+		return verdict{outcome: permanent, final: &webhook.Failure{Error: webhook.ErrPermanent, Cause: err.Error()}}
 	}
 	env := p.envelope
 	attrs := []slog.Attr{
@@ -277,17 +331,18 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) (outcome
 	input, err := json.Marshal(env)
 	if err != nil {
 		f.log.LogAttrs(ctx, slog.LevelError, "cannot encode execution input", append(attrs, slog.String("error", err.Error()))...)
-		return permanent, 0
+		return verdict{outcome: permanent, final: &webhook.Failure{Error: webhook.ErrPermanent, Cause: "execution input: " + err.Error()}}
 	}
 	if len(input) > config.StartSyncInputMax {
 		f.log.LogAttrs(ctx, slog.LevelError, "execution input too large; the message will go to the DLQ",
 			append(attrs, slog.Int("input_bytes", len(input)), slog.Int("limit_bytes", config.StartSyncInputMax))...)
-		return permanent, 0
+		return verdict{outcome: permanent, final: &webhook.Failure{Error: webhook.ErrPermanent,
+			Cause: fmt.Sprintf("execution input of %d bytes exceeds the %d-byte StartSyncExecution limit", len(input), config.StartSyncInputMax)}}
 	}
 	if left, ok := f.timeLeft(ctx); ok && left < f.worst[p.route.Name] {
 		f.log.LogAttrs(ctx, slog.LevelWarn, "not started: less time left than the route's worst-case execution",
 			append(attrs, slog.Duration("time_left", left), slog.Duration("worst_execution", f.worst[p.route.Name]))...)
-		return notStarted, 0
+		return verdict{outcome: notStarted}
 	}
 
 	arn := f.arnPrefix + p.route.Name
@@ -300,23 +355,45 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) (outcome
 	if err != nil {
 		f.log.LogAttrs(ctx, slog.LevelError, "StartSyncExecution failed",
 			append(attrs, slog.String("state_machine_arn", arn), slog.String("error", err.Error()), slog.Duration("redelivery_delay", delay))...)
-		return failed, delay
+		v := verdict{outcome: failed, delay: delay}
+		if env.FinalAttempt {
+			v.final = &webhook.Failure{Error: apiErrorCode(err), Cause: truncate(err.Error(), maxFailureCause)}
+		}
+		return v
 	}
 	attrs = append(attrs,
 		slog.String("execution_arn", aws.ToString(out.ExecutionArn)),
 		slog.String("status", string(out.Status)))
 	if out.Status == sfntypes.SyncExecutionStatusSucceeded {
 		f.log.LogAttrs(ctx, slog.LevelInfo, "delivered", attrs...)
-		return succeeded, 0
+		return verdict{outcome: succeeded}
 	}
 	execErr := aws.ToString(out.Error)
 	attrs = append(attrs, slog.String("error", execErr), slog.String("cause", truncate(aws.ToString(out.Cause), maxLoggedCause)))
+	v := verdict{outcome: failed, delay: delay}
 	if execErr == webhook.ErrPermanent {
 		f.log.LogAttrs(ctx, slog.LevelError, "execution failed permanently", attrs...)
-		return permanent, 0
+		v = verdict{outcome: permanent}
+	} else {
+		f.log.LogAttrs(ctx, slog.LevelError, "execution failed", append(attrs, slog.Duration("redelivery_delay", delay))...)
 	}
-	f.log.LogAttrs(ctx, slog.LevelError, "execution failed", append(attrs, slog.Duration("redelivery_delay", delay))...)
-	return failed, delay
+	if env.FinalAttempt {
+		if execErr == "" {
+			execErr = "States." + string(out.Status)
+		}
+		v.final = &webhook.Failure{Error: execErr, Cause: truncate(aws.ToString(out.Cause), maxFailureCause), ExecutionARN: aws.ToString(out.ExecutionArn)}
+	}
+	return v
+}
+
+// apiErrorCode is an AWS API error's code ("ThrottlingException"), or
+// "StartSyncExecution" when the call failed without one (a network error).
+func apiErrorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return "StartSyncExecution"
 }
 
 // timeLeft is the time until the invocation's deadline; ok is false when the
@@ -346,9 +423,7 @@ func (f *Forwarder) setVisibility(ctx context.Context, rec events.SQSMessage, de
 		}
 	}
 	seconds := visibilitySeconds(delay)
-	// A deadline-bound context could already be spent; the call is short and
-	// must still happen, so it gets a context of its own.
-	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sqsCallTimeout)
 	defer cancel()
 	_, err := f.queue.ChangeMessageVisibility(callCtx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(url),

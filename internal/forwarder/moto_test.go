@@ -2,6 +2,7 @@ package forwarder_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"testing"
@@ -30,11 +31,14 @@ type fifoQueue struct {
 
 func newFIFOQueue(t *testing.T) *fifoQueue {
 	t.Helper()
-	endpoint := testenv.Moto(t)
-	client := sqs.NewFromConfig(testenv.AWSConfig(endpoint, motoRegion))
+	return createFIFOQueue(t, sqs.NewFromConfig(testenv.AWSConfig(testenv.Moto(t), motoRegion)), "forwarder-test.fifo")
+}
+
+func createFIFOQueue(t *testing.T, client *sqs.Client, name string) *fifoQueue {
+	t.Helper()
 	ctx := context.Background()
 	out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName: aws.String("forwarder-test.fifo"),
+		QueueName: aws.String(name),
 		Attributes: map[string]string{
 			"FifoQueue":                 "true",
 			"ContentBasedDeduplication": "true",
@@ -44,8 +48,7 @@ func newFIFOQueue(t *testing.T) *fifoQueue {
 	if err != nil {
 		t.Fatalf("CreateQueue on moto: %v", err)
 	}
-	q := &fifoQueue{client: client, url: aws.ToString(out.QueueUrl), arn: "arn:aws:sqs:" + motoRegion + ":123456789012:forwarder-test.fifo"}
-	return q
+	return &fifoQueue{client: client, url: aws.ToString(out.QueueUrl), arn: "arn:aws:sqs:" + motoRegion + ":123456789012:" + name}
 }
 
 func (q *fifoQueue) send(t *testing.T, id, group string) {
@@ -193,6 +196,56 @@ func TestRedeliveryOnMotoFIFO(t *testing.T) {
 	}
 	if left := q.receive(t); len(left) != 0 {
 		t.Errorf("queue not empty: %v", webhookIDs(left))
+	}
+}
+
+// TestParkingOnMotoFIFO: on its final receive a failed message is parked in
+// a real FIFO DLQ with its body, group and attributes plus the failure, the
+// event source mapping deletes it, and its group goes on in the same batch.
+func TestParkingOnMotoFIFO(t *testing.T) {
+	t.Parallel()
+	q := newFIFOQueue(t)
+	dlq := createFIFOQueue(t, q.client, "forwarder-test-dlq.fifo")
+	q.send(t, "a1", "A")
+	q.send(t, "a2", "A")
+
+	starter := &fakeStarter{t: t, results: map[string]result{"wh-a1": {status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrRetryable, cause: "attempt 3/3: target answered 503"}}}
+	cfg := testConfig()
+	cfg.Queue.MaxReceiveCount = 1 // the first receive is the final one
+	fwd, err := forwarder.New(forwarder.Options{
+		Config: cfg, StateMachineARNPrefix: arnPrefix, QueueURL: q.url, DLQURL: dlq.url,
+		Starter: starter, Queue: q.client, DeadLetters: q.client, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := q.receive(t)
+	resp, _ := fwd.Handle(context.Background(), events.SQSEvent{Records: batch})
+	q.deleteSucceeded(t, batch, resp)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Errorf("failures %v, want none (a1 parked, a2 delivered)", resp.BatchItemFailures)
+	}
+	if got := starter.started(); !slices.Equal(got, []string{"wh-a1", "wh-a2"}) {
+		t.Errorf("started %v, want a1 then a2", got)
+	}
+	if left := q.receive(t); len(left) != 0 {
+		t.Errorf("source queue still holds %v", webhookIDs(left))
+	}
+
+	parked := dlq.receive(t)
+	if got := webhookIDs(parked); !slices.Equal(got, []string{"wh-a1"}) {
+		t.Fatalf("DLQ holds %v, want a1", got)
+	}
+	m := parked[0]
+	if m.Body != batch[0].Body || m.Attributes["MessageGroupId"] != "A" || *m.MessageAttributes[webhook.AttrRoute].StringValue != "approval-progress" {
+		t.Errorf("parked copy: body %q group %q attributes %v", m.Body, m.Attributes["MessageGroupId"], m.MessageAttributes)
+	}
+	var f webhook.Failure
+	if err := json.Unmarshal([]byte(*m.MessageAttributes[webhook.AttrFailure].StringValue), &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Error != webhook.ErrRetryable || f.Cause != "attempt 3/3: target answered 503" || f.ReceiveCount != 1 || f.ExecutionARN == "" || f.FailedAt == "" {
+		t.Errorf("failure attribute %+v", f)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/webhookq/webhookq/internal/testenv"
 )
 
 // fakeModule writes a module whose functions are stdlib-only mains, so the
@@ -61,6 +63,47 @@ func TestBuildIsDeterministic(t *testing.T) {
 	}
 	if len(lines) != 2*len(Functions) {
 		t.Errorf("progress lines = %q, want one per function per build", lines)
+	}
+}
+
+// TestBuildRealFunctions builds the repository's three functions twice: the
+// zips must be byte-identical and each bootstrap a static arm64 binary, which
+// is what provided.al2023 runs.
+func TestBuildRealFunctions(t *testing.T) {
+	t.Parallel()
+	root := testenv.RepoRoot(t)
+	config, err := os.ReadFile(filepath.Join(root, "config", "routes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{ModuleRoot: root, Config: config}
+	first, err := Build(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Build(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range Functions {
+		p := ZipPath(fn)
+		if !bytes.Equal(first[p], second[p]) {
+			t.Errorf("%s differs between two builds of the same tree", p)
+		}
+		checkZip(t, p, first[p], config)
+		r, err := zip.NewReader(bytes.NewReader(first[p]), int64(len(first[p])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin, err := elf.NewFile(bytes.NewReader(readEntry(t, r.File[0])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, prog := range bin.Progs {
+			if prog.Type == elf.PT_INTERP {
+				t.Errorf("%s: bootstrap is dynamically linked", p)
+			}
+		}
 	}
 }
 

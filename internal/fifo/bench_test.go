@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,14 +57,17 @@ func BenchmarkSendDurable(b *testing.B) {
 // BenchmarkSendDurable16: 16 concurrent senders sharing group commits.
 func BenchmarkSendDurable16(b *testing.B) {
 	s := benchStore(b)
-	var n atomic.Int64
-	b.SetParallelism(16) // 16 × GOMAXPROCS goroutines; RunParallel needs a multiple
+	var next atomic.Int64
+	var wg sync.WaitGroup
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			benchSend(b, s, n.Add(1), 100)
-		}
-	})
+	for range 16 {
+		wg.Go(func() {
+			for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+				benchSend(b, s, n, 100)
+			}
+		})
+	}
+	wg.Wait()
 	reportRate(b, s)
 }
 

@@ -16,10 +16,10 @@ type queueInput struct {
 	QueueUrl string
 }
 
+// createQueueInput omits the tags member: the twin keeps no tags.
 type createQueueInput struct {
 	QueueName  string
 	Attributes map[string]string
-	Tags       map[string]string `json:"tags"`
 }
 
 func createQueue(_ context.Context, s *Server, r *http.Request, in *createQueueInput) (any, error) {

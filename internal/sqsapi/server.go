@@ -11,13 +11,13 @@ package sqsapi
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/webhookq/webhookq/internal/fifo"
 )
@@ -183,7 +183,9 @@ func writeError(w http.ResponseWriter, e apiError) {
 }
 
 func requestID() string {
-	return fmt.Sprintf("%x-%x", time.Now().UnixNano(), time.Now().Nanosecond()%4096)
+	var b [16]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // queueURL is the URL of a queue as seen by the client that asked.

@@ -24,7 +24,7 @@ import (
 const region = "us-east-1"
 
 // startServer serves a fresh store on a loopback port and returns its URL.
-func startServer(t *testing.T) string {
+func startServer(t testing.TB) string {
 	t.Helper()
 	store, err := fifo.Open(filepath.Join(t.TempDir(), "queues.db"), fifo.Options{Region: region})
 	if err != nil {

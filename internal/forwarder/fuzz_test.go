@@ -93,6 +93,13 @@ func FuzzRecord(f *testing.F) {
 			if !strings.Contains(h.logs.String(), "record rejected") {
 				t.Fatalf("rejected without a log line:\n%s", h.logs.String())
 			}
+			// With a DLQ the rejected record is parked, or, when it cannot
+			// be (no id or group), still reported: never both, never neither.
+			hd := newHarness(t, nil, withDLQ)
+			resp, _ := hd.fwd.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec}})
+			if parked := len(hd.dlq.calls) == 1; parked == (len(resp.BatchItemFailures) == 1) {
+				t.Fatalf("with a DLQ: parked=%v with %d failures", parked, len(resp.BatchItemFailures))
+			}
 			return
 		}
 		want := []byte(body)

@@ -340,8 +340,12 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 			Cause: fmt.Sprintf("execution input of %d bytes exceeds the %d-byte StartSyncExecution limit", len(input), config.StartSyncInputMax)}}
 	}
 	if left, ok := f.timeLeft(ctx); ok && left < f.worst[p.route.Name] {
-		f.log.LogAttrs(ctx, slog.LevelWarn, "not started: less time left than the route's worst-case execution",
-			append(attrs, slog.Duration("time_left", left), slog.Duration("worst_execution", f.worst[p.route.Name]))...)
+		attrs = append(attrs, slog.Duration("time_left", left), slog.Duration("worst_execution", f.worst[p.route.Name]))
+		if env.FinalAttempt {
+			f.log.LogAttrs(ctx, slog.LevelError, "not started on its final receive: less time left than the route's worst-case execution; it will go to the DLQ untried", attrs...)
+		} else {
+			f.log.LogAttrs(ctx, slog.LevelWarn, "not started: less time left than the route's worst-case execution", attrs...)
+		}
 		return verdict{outcome: notStarted}
 	}
 

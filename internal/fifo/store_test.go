@@ -394,3 +394,135 @@ func TestReceiveRequestAttemptID(t *testing.T) {
 		t.Fatalf("a new attempt receives the next group: %+v %v", other, err)
 	}
 }
+
+// deadLetterThree fills dlq.fifo with three messages dead-lettered from src.fifo.
+func deadLetterThree(t *testing.T, s *Store) {
+	t.Helper()
+	mustCreate(t, s, "dlq.fifo", fifoAttrs())
+	mustCreate(t, s, "src.fifo", fifoAttrs(AttrRedrivePolicy, fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":1}`, s.ARN("dlq.fifo"))))
+	for _, b := range []string{"p1", "p2", "p3"} {
+		mustSend(t, s, "src.fifo", "g", b)
+	}
+	for range 3 {
+		receive(t, s, "src.fifo", 1, 0)
+	}
+	if got := receive(t, s, "src.fifo", 10, 0); len(got) != 0 {
+		t.Fatalf("source should be empty: %v", bodies(got))
+	}
+}
+
+func waitTask(t *testing.T, s *Store, source string, done func(MoveTask) bool) MoveTask {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tasks, err := s.ListMoveTasks(source, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tasks) == 1 && done(tasks[0]) {
+			return tasks[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task did not get there: %+v", tasks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestMoveTaskCancel(t *testing.T) {
+	t.Parallel()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), nil)
+	deadLetterThree(t, s)
+	handle, err := s.StartMoveTask(s.ARN("dlq.fifo"), "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartMoveTask(s.ARN("dlq.fifo"), "", 2); !errors.Is(err, ErrUnsupportedOperation) {
+		t.Fatalf("a second task on the same source: %v", err)
+	}
+	waitTask(t, s, s.ARN("dlq.fifo"), func(m MoveTask) bool { return m.Moved >= 1 })
+	if _, err := s.CancelMoveTask(handle); err != nil {
+		t.Fatal(err)
+	}
+	task := waitTask(t, s, s.ARN("dlq.fifo"), func(m MoveTask) bool { return m.Status == MoveCancelled })
+	left, _ := s.Stats("dlq.fifo")
+	back, _ := s.Stats("src.fifo")
+	if task.Moved >= 3 || int64(back.Visible) != task.Moved || left.Visible != 3-back.Visible {
+		t.Fatalf("cancelled task %+v; source %+v, dlq %+v", task, back, left)
+	}
+}
+
+func TestMoveTaskResumesAfterRestart(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadLetterThree(t, s)
+	if _, err := s.StartMoveTask(s.ARN("dlq.fifo"), s.ARN("other.fifo"), 0); !errors.Is(err, ErrResourceNotFound) {
+		t.Fatalf("missing destination: %v", err)
+	}
+	mustCreate(t, s, "other.fifo", fifoAttrs())
+	if _, err := s.StartMoveTask(s.ARN("dlq.fifo"), s.ARN("other.fifo"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, path, nil)
+	task := waitTask(t, s, s.ARN("dlq.fifo"), func(m MoveTask) bool { return m.Status == MoveCompleted })
+	got := receive(t, s, "other.fifo", 10, time.Minute)
+	if task.Moved != 3 || !equal(bodies(got), []string{"p1", "p2", "p3"}) {
+		t.Fatalf("resumed task %+v delivered %v", task, bodies(got))
+	}
+}
+
+func TestStandardQueueHasNoGroupLock(t *testing.T) {
+	t.Parallel()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), nil)
+	mustCreate(t, s, "std", nil)
+	for _, b := range []string{"1", "2", "3"} {
+		if _, err := s.Send("std", SendInput{Body: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Send("std", SendInput{Body: "x", DeduplicationID: "d"}); !errors.Is(err, ErrInvalidParameterValue) {
+		t.Fatalf("dedup id on a standard queue: %v", err)
+	}
+	a := receive(t, s, "std", 1, time.Minute)
+	b := receive(t, s, "std", 10, time.Minute)
+	if len(a) != 1 || len(b) != 2 || a[0].SequenceNumber != "" {
+		t.Fatalf("standard receive: %v then %v", bodies(a), bodies(b))
+	}
+}
+
+func TestPurgeAndDeleteQueuePersist(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "keep.fifo", fifoAttrs())
+	mustCreate(t, s, "gone.fifo", fifoAttrs())
+	mustSend(t, s, "keep.fifo", "g", "purged")
+	if err := s.Purge("keep.fifo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteQueue("gone.fifo"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTestStore(t, path, nil)
+	if names := s.QueueNames(""); !equal(names, []string{"keep.fifo"}) {
+		t.Fatalf("queues after restart: %v", names)
+	}
+	if st, _ := s.Stats("keep.fifo"); st != (Stats{}) {
+		t.Fatalf("purged queue after restart: %+v", st)
+	}
+	// The deduplication window outlives the purge, as on SQS.
+	if r := mustSend(t, s, "keep.fifo", "g", "purged"); !r.Duplicate {
+		t.Fatalf("resend within the window after purge: %+v", r)
+	}
+}

@@ -377,21 +377,25 @@ func TestDeadline(t *testing.T) {
 		record("1", "g1", "approval-completed", 1, "{}"),
 		record("2", "g1", "approval-progress", 1, "{}"),
 		record("3", "g2", "approval-progress", 1, "{}"),
+		record("4", "g3", "approval-completed", 5, "{}"),
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := failureIDs(resp), []string{"msg-1", "msg-2"}; !slices.Equal(got, want) {
+	if got, want := failureIDs(resp), []string{"msg-1", "msg-2", "msg-4"}; !slices.Equal(got, want) {
 		t.Errorf("failures %v, want %v", got, want)
 	}
 	if got, want := h.starter.started(), []string{"wh-3"}; !slices.Equal(got, want) {
 		t.Errorf("started %v, want %v", got, want)
 	}
-	if got, want := h.queue.byReceipt(), map[string]int32{"rh-1": 0, "rh-2": 0}; !mapsEqual(got, want) {
+	if got, want := h.queue.byReceipt(), map[string]int32{"rh-1": 0, "rh-2": 0, "rh-4": 0}; !mapsEqual(got, want) {
 		t.Errorf("visibility %v, want %v", got, want)
 	}
 	if !strings.Contains(h.logs.String(), "less time left than the route's worst-case execution") {
 		t.Errorf("no deadline log line:\n%s", h.logs.String())
+	}
+	if n := strings.Count(h.logs.String(), "it will go to the DLQ untried"); n != 1 {
+		t.Errorf("%d error lines for the record on its final receive, want 1:\n%s", n, h.logs.String())
 	}
 }
 

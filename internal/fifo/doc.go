@@ -9,7 +9,8 @@
 //     messages of groups with nothing in flight, as many of one group as fit
 //     before the next group ("first attempts to return as many messages with
 //     the same message group ID as possible"), and nothing of a group while
-//     one of its messages is in flight.
+//     one of its messages is in flight. (SQS looks only at the first 20,000
+//     messages to find available groups; the twin looks at all of them.)
 //   - Deduplication: an explicit MessageDeduplicationId, or the SHA-256 of
 //     the body with ContentBasedDeduplication, is remembered for five minutes
 //     even after the message is deleted; a duplicate is acknowledged with the

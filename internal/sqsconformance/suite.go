@@ -20,7 +20,7 @@
 //     its message id and sets DeadLetterQueueSourceArn; moto keeps the
 //     original deduplication id and omits DeadLetterQueueSourceArn.
 //   - Redrive: StartMessageMoveTask / ListMessageMoveTasks are not
-//     implemented by moto 5.2.1.
+//     implemented by moto 5.2.1 (it answers HTTP 500 with an HTML page).
 //   - RedriveAllowPolicy: moto drops it from the queue's attributes.
 //   - Stale receipt handle: AWS's DeleteMessage with a handle older than the
 //     message's latest receive "succeeds, but the message will not be
@@ -31,6 +31,8 @@
 //     handles to a retried receive; moto ignores the id.
 //
 // Each difference is pinned by the scenario that found it (Scenario.Moto).
+// Besides, moto's SQS backend answered HTTP 500 when scenarios ran in
+// parallel against one server, so the suite runs them one at a time.
 package sqsconformance
 
 import (

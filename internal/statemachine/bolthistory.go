@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -25,15 +27,48 @@ var (
 )
 
 // BoltHistory is a HistoryStore in a bbolt database (the twin's store file),
-// durable across restarts. It keeps the newest Keep executions: appending
+// durable across restarts. It keeps the newest Keep executions: a commit
 // beyond that deletes the oldest in the same transaction.
+//
+// Appends are written behind: Append queues the execution and returns, and
+// one goroutine commits whatever has queued in a single transaction, so
+// concurrent executions share an fsync instead of queueing for one each
+// (bbolt has one writer). Get and List first wait for the queue to be
+// committed, so a reader always sees every execution appended before it. A
+// crash loses at most the executions of the commit in progress — history is
+// a record for people, the queue is what must not lose messages. Close
+// commits the rest.
 type BoltHistory struct {
 	db   *bolt.DB
 	keep int
+
+	// closeMu guards closed against sends on requests; the commit loop
+	// never takes it, so a sender blocked on a full queue cannot stall it.
+	closeMu  sync.RWMutex
+	closed   bool
+	requests chan historyRequest
+	stopped  chan struct{}
+
+	errMu sync.Mutex
+	err   error // the last commit's error, reported by the next Append
 }
 
+// historyRequest is an execution to store, or (flushed set) a wait for
+// everything queued before it.
+type historyRequest struct {
+	record, summary []byte
+	arn             string
+	flushed         chan error
+}
+
+// maxHistoryBatch bounds one commit.
+const maxHistoryBatch = 256
+
+// ErrHistoryClosed is returned after Close.
+var ErrHistoryClosed = errors.New("execution history is closed")
+
 // NewBoltHistory keeps execution histories in db under its own bucket;
-// keep ≤ 0 means DefaultKeep.
+// keep ≤ 0 means DefaultKeep. Close it before closing db.
 func NewBoltHistory(db *bolt.DB, keep int) (*BoltHistory, error) {
 	if keep <= 0 {
 		keep = DefaultKeep
@@ -53,7 +88,9 @@ func NewBoltHistory(db *bolt.DB, keep int) (*BoltHistory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("execution history: %w", err)
 	}
-	return &BoltHistory{db: db, keep: keep}, nil
+	h := &BoltHistory{db: db, keep: keep, requests: make(chan historyRequest, maxHistoryBatch), stopped: make(chan struct{})}
+	go h.commitLoop()
+	return h, nil
 }
 
 func (h *BoltHistory) Append(_ context.Context, e *Execution) error {
@@ -67,26 +104,107 @@ func (h *BoltHistory) Append(_ context.Context, e *Execution) error {
 	if err != nil {
 		return err
 	}
+	if err := h.send(historyRequest{record: record, summary: sum, arn: e.ARN}); err != nil {
+		return err
+	}
+	return h.lastErr()
+}
+
+func (h *BoltHistory) send(r historyRequest) error {
+	h.closeMu.RLock()
+	defer h.closeMu.RUnlock()
+	if h.closed {
+		return ErrHistoryClosed
+	}
+	h.requests <- r
+	return nil
+}
+
+func (h *BoltHistory) lastErr() error {
+	h.errMu.Lock()
+	defer h.errMu.Unlock()
+	return h.err
+}
+
+// Flush waits until every execution appended so far is committed.
+func (h *BoltHistory) Flush() error {
+	done := make(chan error, 1)
+	if err := h.send(historyRequest{flushed: done}); err != nil {
+		return err
+	}
+	return <-done
+}
+
+// Close commits what is queued and stops; db stays open.
+func (h *BoltHistory) Close() error {
+	h.closeMu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.requests)
+	}
+	h.closeMu.Unlock()
+	<-h.stopped
+	return h.lastErr()
+}
+
+func (h *BoltHistory) commitLoop() {
+	defer close(h.stopped)
+	for first := range h.requests {
+		batch := []historyRequest{first}
+	drain:
+		for len(batch) < maxHistoryBatch {
+			select {
+			case r, ok := <-h.requests:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		err := h.commit(batch)
+		if err != nil {
+			err = fmt.Errorf("execution history: %w", err)
+		}
+		h.errMu.Lock()
+		h.err = err
+		h.errMu.Unlock()
+		for _, r := range batch {
+			if r.flushed != nil {
+				r.flushed <- err
+			}
+		}
+	}
+}
+
+func (h *BoltHistory) commit(batch []historyRequest) error {
 	return h.db.Update(func(tx *bolt.Tx) error {
 		root := tx.Bucket(historyBucket)
 		records, summaries, index := root.Bucket(recordsBucket), root.Bucket(summariesBucket), root.Bucket(indexBucket)
-		seq, err := records.NextSequence()
-		if err != nil {
-			return err
-		}
-		key := binary.BigEndian.AppendUint64(nil, seq)
-		if err := records.Put(key, record); err != nil {
-			return err
-		}
-		if err := summaries.Put(key, sum); err != nil {
-			return err
-		}
-		if err := index.Put([]byte(e.ARN), key); err != nil {
-			return err
-		}
-		count := uint64(1)
+		var count uint64
 		if b := root.Get(countKey); len(b) == 8 {
-			count += binary.BigEndian.Uint64(b)
+			count = binary.BigEndian.Uint64(b)
+		}
+		for _, r := range batch {
+			if r.flushed != nil {
+				continue
+			}
+			seq, err := records.NextSequence()
+			if err != nil {
+				return err
+			}
+			key := binary.BigEndian.AppendUint64(nil, seq)
+			if err := records.Put(key, r.record); err != nil {
+				return err
+			}
+			if err := summaries.Put(key, r.summary); err != nil {
+				return err
+			}
+			if err := index.Put([]byte(r.arn), key); err != nil {
+				return err
+			}
+			count++
 		}
 		if count > uint64(h.keep) {
 			if err := trim(records, summaries, index, int(count-uint64(h.keep))); err != nil {
@@ -124,6 +242,9 @@ func trim(records, summaries, index *bolt.Bucket, excess int) error {
 }
 
 func (h *BoltHistory) Get(_ context.Context, arn string) (*Execution, error) {
+	if err := h.Flush(); err != nil && !errors.Is(err, ErrHistoryClosed) {
+		return nil, err
+	}
 	var e *Execution
 	err := h.db.View(func(tx *bolt.Tx) error {
 		root := tx.Bucket(historyBucket)
@@ -141,6 +262,9 @@ func (h *BoltHistory) Get(_ context.Context, arn string) (*Execution, error) {
 }
 
 func (h *BoltHistory) List(_ context.Context, f Filter) ([]*Execution, error) {
+	if err := h.Flush(); err != nil && !errors.Is(err, ErrHistoryClosed) {
+		return nil, err
+	}
 	var out []*Execution
 	err := h.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(historyBucket).Bucket(summariesBucket).Cursor()

@@ -35,7 +35,8 @@
 // input and output, TaskScheduled/Succeeded/Failed/TimedOut, RetryScheduled
 // with its wait, ErrorCaught, ExecutionSucceeded/Failed/TimedOut) in a
 // HistoryStore: MemoryHistory for tests, BoltHistory in the twin's bbolt file
-// (durable across restarts, bounded to the newest DefaultKeep executions).
+// (durable across restarts, bounded to the newest DefaultKeep executions,
+// written behind in batched commits; Close it before the database).
 //
 // LoadWorkflows reads the workflow files and refuses stale ones (the fix is
 // always "go run ./cmd/generate"); Render fills the Terraform templatefile

@@ -39,6 +39,7 @@ func historyStores(t *testing.T, test func(t *testing.T, h HistoryStore)) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { h.Close() })
 		test(t, h)
 	})
 }
@@ -132,6 +133,12 @@ func TestBoltHistorySurvivesReopen(t *testing.T) {
 		}
 		want = append(want, exec)
 	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(h); !errors.Is(err, ErrHistoryClosed) {
+		t.Errorf("append after Close: %v", err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +148,7 @@ func TestBoltHistorySurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer h.Close()
 	got, err := h.Get(ctx, want[2].ARN)
 	if err != nil {
 		t.Fatal(err)
@@ -225,5 +233,45 @@ func TestLoadWorkflowsDetectsStaleFiles(t *testing.T) {
 				t.Fatalf("Load: %+v", machines)
 			}
 		})
+	}
+}
+
+func TestBoltHistoryConcurrentAppends(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openBolt(t, filepath.Join(t.TempDir(), "twin.db"))
+	defer db.Close()
+	h, err := NewBoltHistory(db, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	const n = 100
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- h.Append(ctx, &Execution{ARN: fmt.Sprintf("arn:%03d", i), Group: fmt.Sprint(i % 2), Status: StatusSucceeded})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Get and List see every append before them; 40 are kept.
+	list, err := h.List(ctx, Filter{})
+	if err != nil || len(list) != 40 {
+		t.Fatalf("kept %d (%v), want 40", len(list), err)
+	}
+	for _, e := range list {
+		if got, err := h.Get(ctx, e.ARN); err != nil || got.ARN != e.ARN {
+			t.Errorf("Get(%s): %v", e.ARN, err)
+		}
+	}
+	if err := h.Append(ctx, &Execution{ARN: "arn:last"}); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := h.List(ctx, Filter{Limit: 1}); len(list) != 1 || list[0].ARN != "arn:last" {
+		t.Errorf("newest first: %+v", list)
 	}
 }

@@ -111,6 +111,19 @@ func TestDifferentialAgainstAWSLocalStepFunctions(t *testing.T) {
 			if mine.Status != sc.wantStatus || mine.Error != sc.wantError || mine.Deliver != sc.wantDeliver || mine.Notify != sc.wantNotify {
 				t.Fatalf("both interpreters say %+v; the table says %s %s deliver=%d notify=%d", mine, sc.wantStatus, sc.wantError, sc.wantDeliver, sc.wantNotify)
 			}
+			// What the functions received, field by field (the notify
+			// payload's executionId and startTime come from each
+			// interpreter's own context object).
+			for i, p := range fns.payloads(deliverFunction) {
+				if i < len(ref.Calls.Deliver) && !jsonEqual(t, p, ref.Calls.Deliver[i]) {
+					t.Errorf("deliver call %d: runner sent %s, aws-local-stepfunctions %s", i+1, p, ref.Calls.Deliver[i])
+				}
+			}
+			for i, p := range fns.payloads(notifyFunction) {
+				if i < len(ref.Calls.Notify) && !jsonEqual(t, withoutRunFields(t, p), withoutRunFields(t, ref.Calls.Notify[i])) {
+					t.Errorf("notify call %d: runner sent %s, aws-local-stepfunctions %s", i+1, p, ref.Calls.Notify[i])
+				}
+			}
 			// The cause of a function error is the error document on both;
 			// a task timeout's cause is free text in each.
 			if mine.Error != ErrTimeout && exec.Cause != ref.Cause {
@@ -150,6 +163,28 @@ func notifyErrors(t *testing.T, payloads []json.RawMessage) []string {
 		out = append(out, req.Error.Error)
 	}
 	return out
+}
+
+// withoutRunFields drops the notify payload's fields that name the run,
+// and a task timeout's cause.
+func withoutRunFields(t *testing.T, payload []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		t.Fatalf("notify payload %s: %v", payload, err)
+	}
+	delete(m, "executionId")
+	delete(m, "startTime")
+	// A task timeout's cause is each interpreter's own text.
+	for _, holder := range []any{m, m["webhook"]} {
+		if h, ok := holder.(map[string]any); ok {
+			if e, ok := h["error"].(map[string]any); ok && e["Error"] == ErrTimeout {
+				delete(e, "Cause")
+			}
+		}
+	}
+	b, _ := json.Marshal(m)
+	return b
 }
 
 func jsonEqual(t *testing.T, a, b []byte) bool {

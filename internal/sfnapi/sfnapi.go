@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"sort"
@@ -233,8 +234,10 @@ func (s *Server) startSyncExecution(r *http.Request, body []byte) (any, error) {
 		return nil, clientError("InvalidExecutionInput", "Invalid State Machine Execution Input: '%s'", ie.Reason)
 	case err != nil && exec == nil:
 		return nil, err
+	case err != nil:
+		// The history store failed; the execution's result stands.
+		slog.Warn("execution history not recorded", "execution", exec.ARN, "error", err)
 	}
-	// A history store failure does not change the execution's result.
 	out := startSyncExecutionOutput{
 		ExecutionArn:    exec.ARN,
 		StateMachineArn: exec.StateMachineARN,

@@ -200,7 +200,7 @@ func TestRestartKeepsMessagesAndInFlightState(t *testing.T) {
 	for i := range 3 {
 		mustSend(t, s, "q.fifo", "g", fmt.Sprint("m", i))
 	}
-	got := receive(t, s, "q.fifo", 1, 500*time.Millisecond)
+	got := receive(t, s, "q.fifo", 1, 2*time.Second)
 	if len(got) != 1 {
 		t.Fatal("nothing received")
 	}
@@ -211,10 +211,18 @@ func TestRestartKeepsMessagesAndInFlightState(t *testing.T) {
 	if got := receive(t, s, "q.fifo", 10, time.Minute); len(got) != 0 {
 		t.Fatalf("in-flight group delivered after restart: %v", bodies(got))
 	}
-	time.Sleep(600 * time.Millisecond)
-	again := receive(t, s, "q.fifo", 10, time.Minute)
+	var again []Message
+	for deadline := time.Now().Add(10 * time.Second); len(again) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		again = receive(t, s, "q.fifo", 10, time.Minute)
+	}
 	if !equal(bodies(again), []string{"m0", "m1", "m2"}) || again[0].ReceiveCount != 2 {
-		t.Fatalf("after visibility expiry: %v counts %d", bodies(again), again[0].ReceiveCount)
+		t.Fatalf("after visibility expiry: %v counts %v", bodies(again), again)
+	}
+	if !again[0].FirstReceiveTimestamp.Equal(got[0].FirstReceiveTimestamp) {
+		t.Fatalf("first receive timestamp lost in the restart: %v, was %v", again[0].FirstReceiveTimestamp, got[0].FirstReceiveTimestamp)
+	}
+	if time.Since(got[0].FirstReceiveTimestamp) < 2*time.Second {
+		t.Fatal("redelivered before its visibility timeout ended")
 	}
 	seq := mustSend(t, s, "q.fifo", "g", "m3").SequenceNumber
 	if seq <= again[2].SequenceNumber {

@@ -293,19 +293,19 @@ var changeVisibility = Scenario{
 		if len(second) != 1 {
 			return tr
 		}
-		change("change to 1", second[0].ReceiptHandle, shortVisibility)
+		change("change to 2", second[0].ReceiptHandle, shortVisibility)
 		hidden, err := e.Receive(ctx, url, 1, 30)
-		tr = append(tr, Bodies("receive within 1 s", hidden, err))
+		tr = append(tr, Bodies("receive within 2 s", hidden, err))
 		time.Sleep(afterVisibility)
 		third, err := e.Receive(ctx, url, 1, 30)
-		tr = append(tr, Bodies("receive after 1 s", third, err))
+		tr = append(tr, Bodies("receive after 2 s", third, err))
 		if len(third) == 1 {
 			tr = append(tr, "receive count "+third[0].Attributes["ApproximateReceiveCount"])
 		}
 		return tr
 	},
-	Want: []string{"receive with 30 s: x", "change to 0: ok", "receive right after: x", "change to 1: ok",
-		"receive within 1 s: ", "receive after 1 s: x", "receive count 3"},
+	Want: []string{"receive with 30 s: x", "change to 0: ok", "receive right after: x", "change to 2: ok",
+		"receive within 2 s: ", "receive after 2 s: x", "receive count 3"},
 }
 
 var deadLetterAfterMaxReceives = Scenario{

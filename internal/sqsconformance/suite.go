@@ -77,8 +77,8 @@ type Env struct {
 // Short timeouts keep the suite to seconds; the waits leave a margin for a
 // loaded machine.
 const (
-	shortVisibility = 1 // seconds
-	afterVisibility = 1800 * time.Millisecond
+	shortVisibility = 2 // seconds
+	afterVisibility = 2800 * time.Millisecond
 )
 
 // CreateFIFO creates prefix+name+".fifo" with content-based deduplication and

@@ -239,3 +239,47 @@ func TestAWSCLI(t *testing.T) {
 		t.Fatalf("after delete: %v", attrs)
 	}
 }
+
+func TestSDKQueueManagement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := client(startServer(t))
+	create := func(name string) string {
+		out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{"FifoQueue": "true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.QueueUrl)
+	}
+	dlq, src := create("dlq.fifo"), create("src.fifo")
+	policy := `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq.fifo","maxReceiveCount":"4"}`
+	if _, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &src,
+		Attributes: map[string]string{"RedrivePolicy": policy, "VisibilityTimeout": "7"}}); err != nil {
+		t.Fatal(err)
+	}
+	sources, err := c.ListDeadLetterSourceQueues(ctx, &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: &dlq})
+	if err != nil || len(sources.QueueUrls) != 1 || sources.QueueUrls[0] != src {
+		t.Fatalf("dead-letter sources = %+v, %v", sources, err)
+	}
+	attrs, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &src, AttributeNames: []types.QueueAttributeName{"All"}})
+	if err != nil || attrs.Attributes["RedrivePolicy"] != policy || attrs.Attributes["VisibilityTimeout"] != "7" {
+		t.Fatalf("attributes = %v, %v", attrs, err)
+	}
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &src, MessageBody: aws.String("x"),
+		MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("d")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: &src}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &src}); err != nil || len(out.Messages) != 0 {
+		t.Fatalf("after purge: %+v, %v", out, err)
+	}
+	if _, err := c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: &src}); err != nil {
+		t.Fatal(err)
+	}
+	var missing *types.QueueDoesNotExist
+	if _, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &src}); !errors.As(err, &missing) {
+		t.Fatalf("deleted queue: %v", err)
+	}
+}

@@ -122,12 +122,12 @@ func (s *Store) newMoveTaskLocked(sourceARN, destinationARN string, perSecond in
 }
 
 // ListMoveTasks returns the most recent tasks of a source queue, newest first.
-func (s *Store) ListMoveTasks(sourceARN string, max int) ([]MoveTask, error) {
-	if max == 0 {
-		max = 1
+func (s *Store) ListMoveTasks(sourceARN string, limit int) ([]MoveTask, error) {
+	if limit == 0 {
+		limit = 1
 	}
-	if max < 1 || max > 10 {
-		return nil, newError("InvalidParameterValue", "Value %d for parameter MaxResults is invalid. Reason: Must be between 1 and 10.", max)
+	if limit < 1 || limit > 10 {
+		return nil, newError("InvalidParameterValue", "Value %d for parameter MaxResults is invalid. Reason: Must be between 1 and 10.", limit)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,8 +141,8 @@ func (s *Store) ListMoveTasks(sourceARN string, max int) ([]MoveTask, error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Started > out[j].Started })
-	if len(out) > max {
-		out = out[:max]
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }

@@ -360,17 +360,13 @@ func (s *Store) ARN(name string) string {
 // QueueNameFromARN returns the name of the queue arn names, if it is one of
 // this store's queues (same region and account).
 func (s *Store) QueueNameFromARN(arn string) (string, error) {
-	prefix := fmt.Sprintf("arn:aws:sqs:%s:%s:", s.opts.Region, s.opts.AccountID)
-	if len(arn) <= len(prefix) || arn[:len(prefix)] != prefix {
-		return "", newError("ResourceNotFoundException", "The resource that you specified for the %s parameter doesn't exist.", "arn")
-	}
-	name := arn[len(prefix):]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.queue(name); err != nil {
-		return "", newError("ResourceNotFoundException", "The resource that you specified for the %s parameter doesn't exist.", "arn")
+	q := s.queueByARNLocked(arn)
+	if q == nil {
+		return "", newError("ResourceNotFoundException", "The resource %s doesn't exist.", arn)
 	}
-	return name, nil
+	return q.name, nil
 }
 
 func randomHex(n int) string {

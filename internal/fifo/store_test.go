@@ -366,6 +366,12 @@ func TestQueueAttributeValidation(t *testing.T) {
 	if err := s.CreateQueue("std", map[string]string{AttrVisibilityTimeout: "5"}); err != nil {
 		t.Errorf("recreate with the same attributes: %v", err)
 	}
+	if name, err := s.QueueNameFromARN("arn:aws:sqs:us-east-1:000000000000:std"); err != nil || name != "std" {
+		t.Errorf("QueueNameFromARN = %q, %v", name, err)
+	}
+	if _, err := s.QueueNameFromARN("arn:aws:sqs:eu-west-1:000000000000:std"); !errors.Is(err, ErrResourceNotFound) {
+		t.Errorf("QueueNameFromARN of another region: %v", err)
+	}
 }
 
 func TestDeduplicationScopeMessageGroup(t *testing.T) {

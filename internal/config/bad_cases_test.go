@@ -224,6 +224,7 @@ var badCases = []badCase{
 		"bad.yaml:10:7: routes[0].verify.secret: required; reference the signing secret, e.g. secret: {ssm_parameter: /my-service/signing-secret}",
 		"bad.yaml:10:15: routes[0].verify.scheme: \"gihub\" is not one of github, stripe, slack, hmac; did you mean \"github\"?",
 		"bad.yaml:15:7: routes[1].verify.header: required; scheme hmac needs the signature header's name, e.g. header: X-Signature",
+		"bad.yaml:21:7: routes[2].verify: scheme github reads the header X-Hub-Signature-256, which the route does not carry: add it to the route's headers",
 		"bad.yaml:22:15: routes[2].verify.header: the github scheme has its own signature header; remove header (it is for scheme: hmac)",
 		"bad.yaml:23:18: routes[2].verify.tolerance: github signatures carry no timestamp; remove tolerance (it is for stripe and slack)",
 	}},

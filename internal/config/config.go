@@ -192,6 +192,30 @@ const (
 	VerifyHMAC   VerifyScheme = "hmac"   // Header: hex(hmac(body)), optionally "sha256=" prefixed
 )
 
+// Request headers the inbound schemes read.
+const (
+	HeaderGitHubSignature = "X-Hub-Signature-256"
+	HeaderStripeSignature = "Stripe-Signature"
+	HeaderSlackSignature  = "X-Slack-Signature"
+	HeaderSlackTimestamp  = "X-Slack-Request-Timestamp"
+)
+
+// Headers returns the request headers the scheme reads; they must be among
+// the route's carried headers, or the deliver function cannot see them.
+func (v Verify) Headers() []string {
+	switch v.Scheme {
+	case VerifyGitHub:
+		return []string{HeaderGitHubSignature}
+	case VerifyStripe:
+		return []string{HeaderStripeSignature}
+	case VerifySlack:
+		return []string{HeaderSlackSignature, HeaderSlackTimestamp}
+	case VerifyHMAC:
+		return []string{v.Header}
+	}
+	return nil
+}
+
 // Verify is a route's inbound signature verification.
 type Verify struct {
 	Scheme VerifyScheme

@@ -440,6 +440,7 @@ func (d *decoder) routes(root fields, c *Config) []routeNodes {
 		r.Headers = d.carriedHeaders(f.vals["headers"], f.child("headers"))
 		if f.has("verify") {
 			r.Verify = d.verify(f.sub("verify"))
+			d.verifyHeadersCarried(f.vals["verify"], f.child("verify"), r)
 		}
 		rn.budgetInputsBad, rn.notifyWhen = d.overrides(f.sub("overrides"), &r)
 		c.Routes = append(c.Routes, r)
@@ -459,6 +460,17 @@ func (d *decoder) overrides(f fields, r *Route) (budgetInputsBad bool, notifyWhe
 		r.Notify.When = NotifyWhen(when)
 	}
 	return budgetInputsBad, notifyWhen
+}
+
+// verifyHeadersCarried reports signature headers a route verifies but does
+// not carry: ingress would drop them and every delivery would fail.
+func (d *decoder) verifyHeadersCarried(n *yaml.Node, path string, r Route) {
+	for _, h := range r.Verify.Headers() {
+		if h == "" || slices.ContainsFunc(r.Headers, func(c string) bool { return strings.EqualFold(c, h) }) {
+			continue
+		}
+		d.report(resolve(n), path, "scheme %s reads the header %s, which the route does not carry: add it to the route's headers", r.Verify.Scheme, h)
+	}
 }
 
 func (d *decoder) carriedHeaders(n *yaml.Node, path string) []string {

@@ -249,7 +249,7 @@ func TestOverridesMergeOverTopLevel(t *testing.T) {
 
 func TestAliasesResolve(t *testing.T) {
 	t.Parallel()
-	src := base + "    verify: {scheme: github, secret: *s}\n" +
+	src := base + "    headers: [X-Hub-Signature-256]\n    verify: {scheme: github, secret: *s}\n" +
 		"target:\n  signing_secret: &s {ssm_parameter: /shop/secret}\n"
 	// The anchor must come before its alias: move target above routes.
 	src = strings.Replace(src, "target:\n  base_url: https://app.example.com\n", "", 1)

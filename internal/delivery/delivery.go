@@ -210,7 +210,7 @@ func (a attempt) verifyInbound(ctx context.Context, v config.Verify, headers map
 // drops them, so verification can never succeed until they are added.
 func (a attempt) uncarried(v config.Verify) string {
 	var missing []string
-	for _, h := range signature.Headers(v) {
+	for _, h := range v.Headers() {
 		if !slices.ContainsFunc(a.route.Headers, func(c string) bool { return strings.EqualFold(c, h) }) {
 			missing = append(missing, h)
 		}

@@ -22,12 +22,13 @@ import (
 	"github.com/webhookq/webhookq/internal/config"
 )
 
-// Header names of the inbound schemes.
+// Header names of the inbound schemes (config owns the table, so validation
+// and verification agree on it).
 const (
-	HeaderGitHub         = "X-Hub-Signature-256"
-	HeaderStripe         = "Stripe-Signature"
-	HeaderSlack          = "X-Slack-Signature"
-	HeaderSlackTimestamp = "X-Slack-Request-Timestamp"
+	HeaderGitHub         = config.HeaderGitHubSignature
+	HeaderStripe         = config.HeaderStripeSignature
+	HeaderSlack          = config.HeaderSlackSignature
+	HeaderSlackTimestamp = config.HeaderSlackTimestamp
 )
 
 // DefaultTolerance bounds a timestamped signature's age when the route sets
@@ -47,22 +48,6 @@ type Inbound struct {
 	// receipt, not the (possibly much later, retried or redriven) delivery.
 	// nil means time.Now.
 	Now func() time.Time
-}
-
-// Headers returns the request headers the scheme reads; they must be among
-// the route's carried headers, or verification cannot see them.
-func Headers(v config.Verify) []string {
-	switch v.Scheme {
-	case config.VerifyGitHub:
-		return []string{HeaderGitHub}
-	case config.VerifyStripe:
-		return []string{HeaderStripe}
-	case config.VerifySlack:
-		return []string{HeaderSlack, HeaderSlackTimestamp}
-	case config.VerifyHMAC:
-		return []string{v.Header}
-	}
-	return nil
 }
 
 // Verify checks body against the signature in headers. headers maps header

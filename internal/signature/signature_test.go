@@ -158,7 +158,7 @@ func TestHeaders(t *testing.T) {
 		{config.Verify{Scheme: config.VerifyHMAC, Header: "X-Sig"}, "X-Sig"},
 	}
 	for _, tt := range tests {
-		if got := strings.Join(Headers(tt.v), ","); got != tt.want {
+		if got := strings.Join(tt.v.Headers(), ","); got != tt.want {
 			t.Errorf("Headers(%s) = %q, want %q", tt.v.Scheme, got, tt.want)
 		}
 	}

@@ -69,7 +69,7 @@ routes:
     group: body:customer.id
     target_path: /hooks/customer-updated
     dedup: header:X-Event-Id
-    headers: [X-Event-Id]
+    headers: [X-Event-Id, Stripe-Signature]
     verify:
       scheme: stripe
       secret:

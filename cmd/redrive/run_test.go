@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/webhookq/webhookq/internal/fifo"
+	"github.com/webhookq/webhookq/internal/sqsapi"
 	"github.com/webhookq/webhookq/internal/testenv"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -56,7 +60,17 @@ func newCLI(t *testing.T, endpoint, name string) cli {
 		}
 		return *out.QueueUrl
 	}
-	return cli{endpoint: endpoint, client: client, source: mk(name + ".fifo"), dlq: mk(name + "-dlq.fifo")}
+	dlq := mk(name + "-dlq.fifo")
+	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(dlq), AttributeNames: []types.QueueAttributeName{"QueueArn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := mk(name + ".fifo")
+	policy := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, attrs.Attributes["QueueArn"])
+	if _, err := client.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(source), Attributes: map[string]string{"RedrivePolicy": policy}}); err != nil {
+		t.Fatal(err)
+	}
+	return cli{endpoint: endpoint, client: client, source: source, dlq: dlq}
 }
 
 func (c cli) park(t *testing.T, group, id string) {
@@ -168,4 +182,41 @@ func TestCLIAgainstMoto(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
 		}
 	})
+}
+
+// The same operator flow against the local twin's SQS endpoint, which also
+// runs SQS message move tasks (moto does not): redrive --all moves through a
+// task there, and the twin's FIFO redrive policy parks messages on its own.
+func TestCLIAgainstTheTwin(t *testing.T) {
+	store, err := fifo.Open(filepath.Join(t.TempDir(), "twin.db"), fifo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv := httptest.NewServer(sqsapi.New(store, ""))
+	t.Cleanup(srv.Close)
+
+	c := newCLI(t, srv.URL, "twin")
+	c.park(t, "g1", "w1")
+	c.park(t, "g1", "w2")
+	c.park(t, "g2", "w3")
+
+	code, stdout, stderr := c.run(t, "list")
+	if code != exitOK || !strings.Contains(stdout, "w1") || !strings.Contains(stdout, "w3") {
+		t.Fatalf("list: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = c.run(t, "redrive", "--group", "g1", "--dry-run")
+	if code != exitOK || !strings.Contains(stdout, "would move 2 message(s)") {
+		t.Fatalf("dry run: exit %d, %q %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = c.run(t, "redrive", "--all", "--rate", "10")
+	if code != exitOK || !strings.Contains(stdout, "moved 3 message(s) with move task") {
+		t.Fatalf("redrive --all: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if n := c.count(t, c.source); n != 3 {
+		t.Fatalf("source queue holds %d after the move task, want 3", n)
+	}
+	if n := c.count(t, c.dlq); n != 0 {
+		t.Fatalf("DLQ holds %d after the move task, want 0", n)
+	}
 }

@@ -135,9 +135,10 @@ func deliverState(r config.Route, budget config.RouteBudget, onFailure string) S
 
 func shouldNotifyState() State {
 	yes := true
+	permanent := webhook.ErrPermanent
 	return State{
 		Type:    TypeChoice,
-		Comment: "Notify once per message: on the receive after which SQS moves it to the dead-letter queue.",
+		Comment: "Notify once per message: when it is headed for the dead-letter queue (its final receive, or a permanent error, which the forwarder parks at once).",
 		Choices: []ChoiceRule{{
 			// IsPresent first: comparing a missing field would fail the
 			// execution with States.Runtime and hide the caught error.
@@ -147,6 +148,11 @@ func shouldNotifyState() State {
 				{Variable: PathFinalAttempt, BooleanEquals: &yes},
 			},
 			Next: StateNotify,
+		}, {
+			// A caught error always has a string Error, so no guard is needed.
+			Variable:     PathError + ".Error",
+			StringEquals: &permanent,
+			Next:         StateNotify,
 		}},
 		Default: StateRethrow,
 	}

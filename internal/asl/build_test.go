@@ -143,7 +143,8 @@ func TestBuildFailureBranchFollowsNotifyPolicy(t *testing.T) {
 		case config.NotifyFinal:
 			choice := sm.States[StateShouldNotify]
 			if !hasNotify || caught.Next != StateShouldNotify || choice.Default != StateRethrow ||
-				len(choice.Choices) != 1 || choice.Choices[0].Next != StateNotify {
+				len(choice.Choices) != 2 || choice.Choices[0].Next != StateNotify || choice.Choices[1].Next != StateNotify ||
+				choice.Choices[1].Variable != PathError+".Error" || choice.Choices[1].StringEquals == nil || *choice.Choices[1].StringEquals != webhook.ErrPermanent {
 				t.Errorf("final: Catch → %s, ShouldNotify %+v", caught.Next, choice)
 			}
 		}

@@ -21,15 +21,15 @@
 // The Catch keeps the execution input and adds the caught error at $.error.
 // What happens next follows notify.when:
 //
-//   - final: ShouldNotify sends the execution to Notify only when the input's
-//     finalAttempt is true, i.e. the forwarder saw the last receive before SQS
-//     moves the message to the dead-letter queue. Permanent errors take the
-//     same path: such a message cycles through its receives quickly (each
-//     execution fails at once) and is reported once, on the last one, with the
-//     error that finally parked it — invariant 6, "notify once per message".
-//     Notifying on the first permanent failure instead would report messages
-//     an operator redrives later a second time, and the forwarder, not the
-//     workflow, is the one that knows the receive count.
+//   - final: ShouldNotify sends the execution to Notify when the message is
+//     headed for the dead-letter queue: the input's finalAttempt is true (the
+//     forwarder saw the last receive before the message is parked), or the
+//     caught error is Webhook.Permanent, which would fail the same way on every
+//     receive — the forwarder parks such a message at once instead of cycling
+//     it through max_receive_count receives while its group waits. Either way
+//     the message is reported once, with the error that parked it — invariant
+//     6, "notify once per message". (A redriven message that fails again is
+//     reported again: that is a new failure.)
 //   - every_failure: the Catch leads straight to Notify (a Choice whose every
 //     branch notifies would be a state without a decision).
 //   - never: the Catch leads straight to Rethrow and there is no Notify state.

@@ -147,6 +147,8 @@ func TestLocalStepFunctionsExecutesWorkflow(t *testing.T) {
 			wantStatus: "FAILED", wantError: retryable, wantDeliver: 3},
 		{name: "permanent error is not retried", finalAttempt: yes, deliver: []string{permanent}, notify: []string{"ok"},
 			wantStatus: "FAILED", wantError: permanent, wantDeliver: 1, wantNotify: 1},
+		{name: "permanent error before the final receive notifies (the forwarder parks it)", finalAttempt: no, deliver: []string{permanent}, notify: []string{"ok"},
+			wantStatus: "FAILED", wantError: permanent, wantDeliver: 1, wantNotify: 1},
 		{name: "notify failure keeps the original error", finalAttempt: yes, deliver: []string{retryable}, notify: []string{"Notify.Broken"},
 			wantStatus: "FAILED", wantError: retryable, wantDeliver: 3, wantNotify: 1},
 		{name: "notify throttled is retried, original error kept", finalAttempt: yes, deliver: []string{permanent}, notify: []string{throttled},

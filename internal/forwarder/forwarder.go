@@ -20,8 +20,9 @@
 //
 // Parking. With a DLQ configured (Options.DLQURL) the forwarder moves a
 // message there itself when its failure is final — a failed execution on the
-// final receive (after the workflow notified), or a record that can never run
-// (malformed, unknown route, oversize) at once — with webhook.AttrFailure
+// final receive, or a Webhook.Permanent one on any receive (the workflow has
+// notified in both cases), or a record that can never run (malformed, unknown
+// route, oversize) at once — with webhook.AttrFailure
 // saying why, and reports it as done: the event source mapping deletes it and
 // its group goes on in the same batch. Otherwise, or when that send fails,
 // SQS's redrive policy moves it after max_receive_count receives.
@@ -381,7 +382,10 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 	} else {
 		f.log.LogAttrs(ctx, slog.LevelError, "execution failed", append(attrs, slog.Duration("redelivery_delay", delay))...)
 	}
-	if env.FinalAttempt {
+	// A permanent error would fail the same way on every receive: the
+	// workflow has notified already, so park it now rather than hold its
+	// group through max_receive_count pointless receives.
+	if env.FinalAttempt || execErr == webhook.ErrPermanent {
 		if execErr == "" {
 			execErr = "States." + string(out.Status)
 		}

@@ -58,13 +58,13 @@ func TestParking(t *testing.T) {
 			wantParked:  map[string]string{},
 		},
 		{
-			name:        "a permanent error waits for the final receive (the workflow notifies then)",
-			records:     []events.SQSMessage{record("1", "g1", progress, 1, "{}")},
+			name:        "a permanent error is parked at once (the workflow has notified) and unblocks its group",
+			records:     []events.SQSMessage{record("1", "g1", progress, 1, "{}"), record("2", "g1", progress, 1, "{}")},
 			results:     map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrPermanent}},
-			wantFailed:  []string{"msg-1"},
-			wantStarted: []string{"wh-1"},
-			wantVis:     map[string]int32{"rh-1": 0},
-			wantParked:  map[string]string{},
+			wantFailed:  []string{},
+			wantStarted: []string{"wh-1", "wh-2"},
+			wantVis:     map[string]int32{},
+			wantParked:  map[string]string{"wh-1": webhook.ErrPermanent},
 		},
 		{
 			name:        "timed out on the final receive",
@@ -159,12 +159,16 @@ func TestParkedCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := messageIDs(ev)
-	// d1 timed out on its final receive: parked, no longer a batch failure.
-	if got, want := failureIDs(resp), []string{ids["wh-b1"], ids["wh-a2"], ids["wh-b2"], ids["wh-a3"]}; !slices.Equal(got, want) {
+	// d1 timed out on its final receive and b1 failed permanently: both
+	// parked, no longer batch failures, and b1's group went on with b2.
+	if got, want := failureIDs(resp), []string{ids["wh-a2"], ids["wh-a3"]}; !slices.Equal(got, want) {
 		t.Errorf("failures %v, want %v", got, want)
 	}
+	if _, ok := h.dlq.sent("wh-b1"); !ok {
+		t.Errorf("permanently failed b1 was not parked")
+	}
 	in, ok := h.dlq.sent("wh-d1")
-	if !ok || len(h.dlq.calls) != 1 {
+	if !ok || len(h.dlq.calls) != 2 {
 		t.Fatalf("DLQ sends: %d, d1 among them: %v", len(h.dlq.calls), ok)
 	}
 	var d1 events.SQSMessage

@@ -48,7 +48,7 @@ func Describe(req webhook.NotifyRequest) Details {
 		Cause:          bound(ErrorMessage(req.Error.Cause), causeMax),
 		Receives:       env.ReceiveCount,
 		MaxReceives:    env.MaxReceiveCount,
-		HeadedForDLQ:   env.FinalAttempt,
+		HeadedForDLQ:   env.FinalAttempt || req.Error.Error == webhook.ErrPermanent,
 		ConsoleURL:     ConsoleURL(req.ExecutionID, req.StartTime),
 		RedriveCommand: RedriveCommand(env.WebhookID),
 	}

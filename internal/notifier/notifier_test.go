@@ -70,6 +70,12 @@ func TestCompose(t *testing.T) {
 		t.Errorf("subject = %q, want %q", final.Subject, want)
 	}
 
+	permanentReq := testRequest(false)
+	permanentReq.Error.Error = webhook.ErrPermanent
+	if permanent := Compose(Describe(permanentReq)); !strings.Contains(permanent.Text, "headed for the dead-letter queue") {
+		t.Errorf("a permanent failure is parked at once; the message must say so:\n%s", permanent.Text)
+	}
+
 	retried := Compose(Describe(testRequest(false)))
 	if !strings.Contains(retried.Text, "back to the queue") || strings.Contains(retried.Text, "redrive") {
 		t.Errorf("a not-final failure must say it is retried and not offer a redrive:\n%s", retried.Text)

@@ -9,6 +9,7 @@ locals {
     forward = {
       (local.webhookq.env.state_machine_arn_prefix) = local.state_machine_arn_prefix
       (local.webhookq.env.queue_url)                = aws_sqs_queue.main.url
+      (local.webhookq.env.dlq_url)                  = aws_sqs_queue.dlq.url
     }
     deliver = {}
     notify  = {}
@@ -34,6 +35,15 @@ locals {
           "sqs:ChangeMessageVisibility",
         ]
         Resource = [aws_sqs_queue.main.arn]
+      },
+      {
+        # The forwarder parks a message that failed for good in the DLQ
+        # itself, with the failure recorded on it (SQS's redrive policy stays
+        # the backstop).
+        Sid      = "ParkInDeadLetterQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [aws_sqs_queue.dlq.arn]
       },
     ]
     deliver = concat(

@@ -81,6 +81,7 @@ type attributes struct {
 
 // env are the Lambda environment variable names (webhook.Env*).
 type env struct {
+	DLQURL                string `json:"dlq_url"`
 	QueueURL              string `json:"queue_url"`
 	StateMachineARNPrefix string `json:"state_machine_arn_prefix"`
 }
@@ -200,6 +201,7 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 			WebhookID:    webhook.AttrWebhookID,
 		},
 		Env: env{
+			DLQURL:                webhook.EnvDLQURL,
 			QueueURL:              webhook.EnvQueueURL,
 			StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix,
 		},

@@ -154,7 +154,7 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 				HeaderPrefix: webhook.AttrHeaderPrefix, ReceivedAt: webhook.AttrReceivedAt,
 				Route: webhook.AttrRoute, WebhookID: webhook.AttrWebhookID,
 			})
-			check("env", m.Env, env{QueueURL: webhook.EnvQueueURL, StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix})
+			check("env", m.Env, env{DLQURL: webhook.EnvDLQURL, QueueURL: webhook.EnvQueueURL, StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix})
 			check("logging", m.Logging, logging{
 				IncludeExecutionData: cfg.Logging.IncludeExecutionData,
 				Level:                string(cfg.Logging.Level),

@@ -134,9 +134,10 @@ run "functions" {
   assert {
     condition = (
       aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.queue_url] == aws_sqs_queue.main.url &&
+      aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.dlq_url] == aws_sqs_queue.dlq.url &&
       aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.state_machine_arn_prefix] == "arn:aws:states:${local.webhookq.region}:123456789012:stateMachine:${local.webhookq.service}-"
     )
-    error_message = "forward must know the queue URL and the state machine ARN prefix"
+    error_message = "forward must know the queue and DLQ URLs and the state machine ARN prefix"
   }
   assert {
     condition = (
@@ -204,6 +205,13 @@ run "iam_scoping" {
       s.Action == ["states:StartSyncExecution"] && s.Resource == [for sm in aws_sfn_state_machine.route : sm.arn]
     ])
     error_message = "forward's StartSyncExecution statement must name exactly the state machines"
+  }
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.function["forward"].policy).Statement :
+      s.Action == ["sqs:SendMessage"] && s.Resource == [aws_sqs_queue.dlq.arn]
+    ])
+    error_message = "forward may send (park) only to the DLQ"
   }
   assert {
     condition = alltrue([

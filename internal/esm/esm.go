@@ -50,8 +50,8 @@ import (
 // Queue is the part of fifo.Store the poller uses.
 type Queue interface {
 	Receive(ctx context.Context, queueName string, in fifo.ReceiveInput) ([]fifo.Message, error)
-	Delete(queueName, handle string) error
-	ChangeVisibility(queueName, handle string, timeout time.Duration) error
+	DeleteBatch(queueName string, handles []string) (errs []error, err error)
+	ChangeVisibilityBatch(queueName string, changes []fifo.VisibilityChange) (errs []error, err error)
 	ARN(name string) string
 }
 
@@ -221,19 +221,42 @@ func (p *Poller) invoke(msgs []fifo.Message) {
 	if whole {
 		p.o.Log.Warn("esm: the whole batch failed", "records", len(msgs), "error", errString(err))
 	}
+	var done []string
+	var release []fifo.VisibilityChange
 	for _, m := range msgs {
-		if whole || failed[m.MessageID] {
-			if interrupted {
-				// Shutting down: hand the record back now, not after its
-				// visibility timeout, so the next run starts with it.
-				if err := p.o.Queue.ChangeVisibility(p.o.QueueName, m.ReceiptHandle, 0); err != nil && !errors.Is(err, fifo.ErrMessageNotInflight) {
-					p.o.Log.Warn("esm: release failed", "messageId", m.MessageID, "error", err.Error())
-				}
-			}
-			continue
+		switch {
+		case !whole && !failed[m.MessageID]:
+			done = append(done, m.ReceiptHandle)
+		case interrupted:
+			// Shutting down: hand the record back now, not after its
+			// visibility timeout, so the next run starts with it.
+			release = append(release, fifo.VisibilityChange{ReceiptHandle: m.ReceiptHandle})
 		}
-		if err := p.o.Queue.Delete(p.o.QueueName, m.ReceiptHandle); err != nil {
-			p.o.Log.Error("esm: delete failed", "messageId", m.MessageID, "error", err.Error())
+	}
+	// One commit each: the records of a batch share one disk flush.
+	if len(done) > 0 {
+		p.report("delete", done, func() ([]error, error) { return p.o.Queue.DeleteBatch(p.o.QueueName, done) })
+	}
+	if len(release) > 0 {
+		handles := make([]string, len(release))
+		for i, r := range release {
+			handles[i] = r.ReceiptHandle
+		}
+		p.report("release", handles, func() ([]error, error) { return p.o.Queue.ChangeVisibilityBatch(p.o.QueueName, release) })
+	}
+}
+
+// report logs the failures of a batch operation on the queue; a record that
+// is no longer in flight (the function released it) is not one.
+func (p *Poller) report(what string, handles []string, op func() ([]error, error)) {
+	errs, err := op()
+	if err != nil {
+		p.o.Log.Error("esm: "+what+" failed", "records", len(handles), "error", err.Error())
+		return
+	}
+	for i, e := range errs {
+		if e != nil && !errors.Is(e, fifo.ErrMessageNotInflight) {
+			p.o.Log.Warn("esm: "+what+" failed", "receiptHandle", handles[i], "error", e.Error())
 		}
 	}
 }
@@ -256,12 +279,16 @@ func (p *Poller) extend(b *batch, msgs []fifo.Message) (stop func()) {
 			case <-tick.C:
 			}
 			b.mu.Lock()
+			var extend []fifo.VisibilityChange
 			for _, m := range msgs {
 				if !b.claimed[m.ReceiptHandle] {
-					// An error means the record is gone or visible again
-					// (deleted, or released by the function): nothing to keep.
-					_ = p.o.Queue.ChangeVisibility(p.o.QueueName, m.ReceiptHandle, p.o.Lease)
+					extend = append(extend, fifo.VisibilityChange{ReceiptHandle: m.ReceiptHandle, Timeout: p.o.Lease})
 				}
+			}
+			// A failed entry is a record gone or visible again (deleted, or
+			// released by the function): nothing to keep.
+			if len(extend) > 0 {
+				_, _ = p.o.Queue.ChangeVisibilityBatch(p.o.QueueName, extend)
 			}
 			b.mu.Unlock()
 		}

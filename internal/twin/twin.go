@@ -194,7 +194,10 @@ func Start(o Options) (t *Twin, err error) {
 	if t.store, err = fifo.Open(o.DataPath, fifo.Options{Region: cfg.Region, AccountID: Account}); err != nil {
 		return nil, err
 	}
-	if t.history, err = bolt.Open(historyPath(o.DataPath), 0o600, &bolt.Options{Timeout: 5 * time.Second}); err != nil {
+	// The history is a log for people, not a promise: it is not fsync'd per
+	// execution (that would cap the twin at one execution per disk flush).
+	// A crash may lose the newest histories, never a message.
+	if t.history, err = bolt.Open(historyPath(o.DataPath), 0o600, &bolt.Options{Timeout: 5 * time.Second, NoSync: true}); err != nil {
 		return nil, fmt.Errorf("open execution history: %w", err)
 	}
 	history, err := statemachine.NewBoltHistory(t.history, 0)

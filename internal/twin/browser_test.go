@@ -117,13 +117,21 @@ func (wd *webDriver) find(css string) []string {
 	return ids
 }
 
+// one returns the first element css matches, waiting a little for a
+// navigation a click started to finish.
 func (wd *webDriver) one(css string) string {
 	wd.t.Helper()
 	ids := wd.find(css)
+	for deadline := time.Now().Add(5 * time.Second); len(ids) == 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		ids = wd.find(css)
+	}
 	if len(ids) == 0 {
 		var src string
 		wd.call(http.MethodGet, "/session/"+wd.session+"/source", nil, &src)
-		wd.t.Fatalf("no element matches %s on the page:\n%s", css, src)
+		var url string
+		wd.call(http.MethodGet, "/session/"+wd.session+"/url", nil, &url)
+		wd.t.Fatalf("no element matches %s on %s:\n%s", css, url, src)
 	}
 	return ids[0]
 }

@@ -1,0 +1,208 @@
+"""Starts moto's server (5.2.1) with the few patches the apply test needs.
+
+Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT
+Environment:
+  WEBHOOKQ_LAMBDA_ROUTES  path of a JSON file {"<function name or ARN>": "<invoke URL>"},
+                          read on every Invoke (the test writes it once the
+                          emulators run); functions not listed keep moto's own
+                          behaviour.
+
+Each patch is for a documented gap of moto 5.2.1 (docs/testing.md), and only
+the ones the test exercises:
+
+1. StartSyncExecution is not implemented. Added: it runs the stored definition
+   through moto's own Step Functions executor (the LocalStack-derived
+   interpreter's SyncExecution, which blocks until the execution ends) and
+   answers like AWS, with an express execution ARN. Nothing is deep-copied,
+   which is what makes a second StartExecution in one region fail in 5.2.1.
+2. CreateStateMachine ignores "type" and DescribeStateMachine reports STANDARD.
+   Kept: the requested type is stored and reported, and the executor is told
+   the machine is EXPRESS.
+3. ValidateStateMachineDefinition is not implemented, and the AWS provider
+   (5.100) calls it before creating a state machine. Added: moto's own ASL
+   parser decides OK / FAIL.
+4. ListStateMachineVersions is not implemented; the provider calls it
+   after creating a state machine (and retries until it times out). Added:
+   the versions moto keeps (none unless published).
+5. SQS drops RedriveAllowPolicy (it is accepted and never returned), so the
+   AWS provider would wait for it forever. Kept and returned.
+6. Lambda Invoke without Docker only echoes. For the functions listed in
+   WEBHOOKQ_LAMBDA_ROUTES the payload is posted to the listed URL (an
+   aws-lambda-rie instance running the real bootstrap) and its answer returned;
+   an answer carrying errorType is a function error ("Unhandled"), as Lambda
+   reports a Go handler's error.
+"""
+
+import json
+import os
+import sys
+import urllib.request
+from urllib.parse import unquote
+
+from moto.core.config import default_user_config
+from moto.sqs.models import Queue
+from moto.stepfunctions import responses as sfn_responses
+from moto.stepfunctions.parser.api import StateMachineType
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.backend.execution import SyncExecution
+from moto.stepfunctions.parser.utils import long_uid
+from moto.core.responses import ActionResult
+from moto.awslambda import responses as lambda_responses
+import datetime
+
+
+# 1. StartSyncExecution through moto's executor.
+def start_sync_execution(self):
+    arn = self._get_param("stateMachineArn")
+    name = self._get_param("name") or long_uid()
+    execution_input = self._get_param("input", if_none="{}")
+    state_machine = self.stepfunction_backend.describe_state_machine(arn)
+    # arn:aws:states:<region>:<account>:express:<machine>:<name>:<uuid>
+    exec_arn = "{}:{}:{}".format(
+        state_machine.arn.replace(":stateMachine:", ":express:", 1), name, long_uid()
+    )
+    execution = SyncExecution(
+        name=name,
+        sm_type=state_machine.sm_type,
+        role_arn=state_machine.roleArn,
+        exec_arn=exec_arn,
+        account_id=self.current_account,
+        region_name=self.region,
+        state_machine=state_machine,
+        start_date=datetime.datetime.now(tz=datetime.timezone.utc),
+        cloud_watch_logging_session=None,
+        activity_store={},
+        input_data=execution_input,
+    )
+    execution.start()
+    out = dict(execution.to_start_sync_execution_output())
+    out["status"] = str(getattr(out["status"], "value", out["status"]))
+    out.pop("inputDetails", None)
+    out.pop("outputDetails", None)
+    out.pop("traceHeader", None)
+    return ActionResult(out)
+
+
+sfn_responses.StepFunctionResponse.start_sync_execution = start_sync_execution
+
+
+# 2. Keep the state machine's type.
+_create_state_machine = sfn_responses.StepFunctionResponse.create_state_machine
+
+
+def create_state_machine(self):
+    result = _create_state_machine(self)
+    requested = self._get_param("type") or "STANDARD"
+    for sm in self.stepfunction_backend.state_machines:
+        if sm.name == self._get_param("name"):
+            sm.type = requested
+            sm.sm_type = StateMachineType(requested)
+    return result
+
+
+sfn_responses.StepFunctionResponse.create_state_machine = create_state_machine
+
+
+# 3. ValidateStateMachineDefinition with moto's own ASL parser.
+def validate_state_machine_definition(self):
+    try:
+        AmazonStateLanguageParser.parse(self._get_param("definition"))
+    except Exception as err:
+        return ActionResult({"result": "FAIL", "diagnostics": [{
+            "severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": str(err),
+        }]})
+    return ActionResult({"result": "OK", "diagnostics": []})
+
+
+sfn_responses.StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+
+
+# 4. ListStateMachineVersions from the versions moto keeps.
+def list_state_machine_versions(self):
+    state_machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+    versions = [
+        {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
+        for v in sorted(state_machine.versions.values(), key=lambda v: -v.version)
+    ]
+    return ActionResult({"stateMachineVersions": versions})
+
+
+sfn_responses.StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+
+# 5. Return RedriveAllowPolicy.
+Queue.redrive_allow_policy = None
+Queue.BASE_ATTRIBUTES = Queue.BASE_ATTRIBUTES + ["RedriveAllowPolicy"]
+_queue_attributes = Queue.attributes.fget
+
+
+def queue_attributes(self):
+    result = _queue_attributes(self)
+    if not result.get("RedriveAllowPolicy"):
+        result.pop("RedriveAllowPolicy", None)
+    return result
+
+
+Queue.attributes = property(queue_attributes)
+
+
+# 6. Route Invoke of listed functions to their emulators.
+_invoke = lambda_responses.LambdaResponse.invoke
+
+
+def lambda_routes():
+    path = os.environ.get("WEBHOOKQ_LAMBDA_ROUTES")
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def invoke(self):
+    function_name = unquote(self.path.rsplit("/", 2)[-2])
+    routes = lambda_routes()
+    url = routes.get(function_name)
+    if url is None:
+        try:
+            fn = self.backend.get_function(function_name, self._get_param("qualifier"))
+        except Exception:
+            fn = None
+        if fn is not None:
+            url = routes.get(fn.function_name) or routes.get(fn.function_arn)
+    if url is None:
+        return _invoke(self)
+    request = urllib.request.Request(
+        url, data=self.body if isinstance(self.body, bytes) else self.body.encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        payload = answer.read()
+        function_error = answer.headers.get("X-Amz-Function-Error")
+    if not function_error:
+        try:
+            decoded = json.loads(payload)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict) and "errorType" in decoded:
+            function_error = "Unhandled"
+    headers = {"content-type": "application/json", "x-amz-executed-version": "$LATEST"}
+    if function_error:
+        headers["x-amz-function-error"] = function_error
+    return 200, headers, payload
+
+
+lambda_responses.LambdaResponse.invoke = invoke
+
+
+if __name__ == "__main__":
+    # The Step Functions executor (not the lookup-only backend) for every
+    # state machine, including the ones Terraform creates.
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    default_user_config["lambda"] = {"use_docker": False}
+    argv = sys.argv[1:]
+    if "-p" in argv:
+        # moto's executor calls its own Lambda API on MOTO_PORT.
+        os.environ["MOTO_PORT"] = argv[argv.index("-p") + 1]
+    from moto.server import main
+
+    main(argv)

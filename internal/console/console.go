@@ -234,6 +234,12 @@ func (p *Page) queues(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Page) redrive(w http.ResponseWriter, r *http.Request) {
+	// Another site open in the same browser must not be able to post this
+	// form to the twin on loopback.
+	if o := r.Header.Get("Origin"); (o != "" && o != "http://"+r.Host) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		http.Error(w, "console: cross-site request refused", http.StatusForbidden)
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

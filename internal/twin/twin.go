@@ -122,19 +122,21 @@ type Twin struct {
 	// SNS not used), one line each.
 	Warnings []string
 
-	cfg      *config.Config
-	store    *fifo.Store
-	history  *bolt.DB
-	ingress  *ingress.Handler
-	poller   *esm.Poller
-	server   *http.Server
-	served   chan error
-	demo     *demotarget.Target
-	notified *notifications
-	log      *slog.Logger
-	grace    time.Duration
-	stopOnce sync.Once
-	stopErr  error
+	cfg     *config.Config
+	store   *fifo.Store
+	history *bolt.DB
+	// asyncHistory is written behind the executions; closed before history.
+	asyncHistory *asyncHistory
+	ingress      *ingress.Handler
+	poller       *esm.Poller
+	server       *http.Server
+	served       chan error
+	demo         *demotarget.Target
+	notified     *notifications
+	log          *slog.Logger
+	grace        time.Duration
+	stopOnce     sync.Once
+	stopErr      error
 }
 
 // Start checks the workflows, opens the store, creates the queues, and
@@ -200,10 +202,12 @@ func Start(o Options) (t *Twin, err error) {
 	if t.history, err = bolt.Open(historyPath(o.DataPath), 0o600, &bolt.Options{Timeout: 5 * time.Second, NoSync: true}); err != nil {
 		return nil, fmt.Errorf("open execution history: %w", err)
 	}
-	history, err := statemachine.NewBoltHistory(t.history, 0)
+	boltHistory, err := statemachine.NewBoltHistory(t.history, 0)
 	if err != nil {
 		return nil, err
 	}
+	history := newAsyncHistory(boltHistory, log)
+	t.asyncHistory = history
 	budget := config.ComputeBudget(cfg)
 	if err := createQueues(t.store, cfg, budget); err != nil {
 		return nil, err
@@ -453,6 +457,9 @@ func (t *Twin) closeStores() error {
 	var errs []error
 	if t.store != nil {
 		errs = append(errs, t.store.Close())
+	}
+	if t.asyncHistory != nil {
+		t.asyncHistory.Close()
 	}
 	if t.history != nil {
 		errs = append(errs, t.history.Close())

@@ -176,3 +176,57 @@ func TestLeaseExtended(t *testing.T) {
 	waitFor(t, "the message deleted", func() bool { st, _ := s.Stats(queue); return st.Visible+st.InFlight == 0 })
 	p.Stop(time.Second)
 }
+
+// TestClaimStopsLease: a record whose visibility the function set itself
+// (the forwarder's backoff) is not extended by the lease: it comes back when
+// the function said, even while the invocation still runs.
+func TestClaimStopsLease(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	send(t, s, "g", "a")
+	var p *esm.Poller
+	var mu sync.Mutex
+	invocations, firstRunning, overlapped := 0, false, false
+	fn := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		mu.Lock()
+		invocations++
+		first := invocations == 1
+		if first {
+			firstRunning = true
+		} else if firstRunning {
+			overlapped = true
+		}
+		mu.Unlock()
+		if !first {
+			return events.SQSEventResponse{}, nil
+		}
+		defer func() { mu.Lock(); firstRunning = false; mu.Unlock() }()
+		h := ev.Records[0].ReceiptHandle
+		p.Claim(h)
+		if err := s.ChangeVisibility(queue, h, 120*time.Millisecond); err != nil {
+			t.Error(err)
+		}
+		select { // outlive several leases
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+		return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: ev.Records[0].MessageId}}}, nil
+	}
+	var err error
+	p, err = esm.Start(esm.Options{Queue: s, QueueName: queue, Region: "eu-west-1", Function: lambda.NewHandler(fn),
+		BatchSize: 1, MaxConcurrency: 2, Timeout: 5 * time.Second, Lease: 150 * time.Millisecond, PollWait: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	waitFor(t, "the claimed record received again while the first invocation runs", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return invocations >= 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !overlapped {
+		t.Error("the record came back only after the invocation ended: the lease kept extending it")
+	}
+}

@@ -201,11 +201,11 @@ func mixedBatch(t testing.TB) batch {
 }
 
 // wantFailures is the exact response for the mixed batch: failures in batch
-// order, blocked records included; d1, failed on its final receive, is parked
-// in the DLQ instead.
+// order, blocked records included; d1, failed on its final receive, and b1,
+// failed permanently, are parked in the DLQ instead (and b2 goes on).
 func (b batch) wantFailures() string {
 	var items []string
-	for _, id := range []string{"wh-b1", "wh-a2", "wh-b2", "wh-a3"} {
+	for _, id := range []string{"wh-a2", "wh-a3"} {
 		items = append(items, `{"itemIdentifier":"`+b.ids[id]+`"}`)
 	}
 	return `{"batchItemFailures":[` + strings.Join(items, ",") + `]}`
@@ -217,8 +217,6 @@ func (b batch) checkVisibility(t testing.TB, got map[string]int) {
 	t.Helper()
 	ranges := map[string][2]int{
 		"wh-a2": {24, 30}, // receive 1
-		"wh-b1": {0, 0},   // permanent
-		"wh-b2": {0, 0},   // blocked
 		"wh-a3": {0, 0},   // blocked
 	}
 	if len(got) != len(ranges) {
@@ -232,14 +230,17 @@ func (b batch) checkVisibility(t testing.TB, got map[string]int) {
 	}
 }
 
-// checkParked checks the SendMessage that parked d1 in the DLQ.
+// checkParked checks the SendMessages that parked b1 and d1 in the DLQ.
 func (b batch) checkParked(t testing.TB, aws *localAWS) {
 	t.Helper()
 	sends := aws.received("AmazonSQS.SendMessage")
-	if len(sends) != 1 {
-		t.Fatalf("%d SendMessage requests, want 1 (d1 to the DLQ)", len(sends))
+	if len(sends) != 2 {
+		t.Fatalf("%d SendMessage requests, want 2 (b1 and d1 to the DLQ)", len(sends))
 	}
 	r := sends[0]
+	if r.body["MessageGroupId"] != "req-D" {
+		r = sends[1]
+	}
 	if r.body["QueueUrl"] != dlqURL || r.body["MessageGroupId"] != "req-D" {
 		t.Errorf("SendMessage to %v, group %v", r.body["QueueUrl"], r.body["MessageGroupId"])
 	}
@@ -316,7 +317,7 @@ func TestSetupWithRealSDKClients(t *testing.T) {
 		startedIDs = append(startedIDs, env.WebhookID)
 	}
 	slices.Sort(startedIDs)
-	if want := []string{"wh-a1", "wh-a2", "wh-b1", "wh-c1", "wh-c2", "wh-d1"}; !slices.Equal(startedIDs, want) {
+	if want := []string{"wh-a1", "wh-a2", "wh-b1", "wh-b2", "wh-c1", "wh-c2", "wh-d1"}; !slices.Equal(startedIDs, want) {
 		t.Errorf("started %v, want %v", startedIDs, want)
 	}
 	for _, r := range aws.received("AmazonSQS.ChangeMessageVisibility") {

@@ -145,6 +145,7 @@ func printBanner(w io.Writer, cfg *config.Config, t *twin.Twin, demo, auto bool,
 	}
 	fmt.Fprintf(w, "  SQS           aws --endpoint-url %s sqs …   queue %s, DLQ %s\n", t.URL, t.QueueURL, t.DLQURL)
 	fmt.Fprintf(w, "  Step Functions %s (StartSyncExecution)\n", t.URL)
+	fmt.Fprintf(w, "  Lambda        event source mapping %s (redrive --pause-esm --esm-uuid %s)\n", t.MappingUUID, t.MappingUUID)
 	if demo {
 		why := ""
 		if auto {

@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -94,6 +95,62 @@ type Poller struct {
 	wg     sync.WaitGroup
 	// running maps the receipt handles of running batches to their batch.
 	running sync.Map
+
+	// busy counts receives and invocations in progress; paused stops new
+	// receives, and resumed is closed when polling may go on.
+	busy    atomic.Int64
+	mu      sync.Mutex
+	paused  bool
+	resumed chan struct{}
+}
+
+// Mapping states, as Lambda's GetEventSourceMapping reports them.
+const (
+	StateEnabled   = "Enabled"
+	StateDisabling = "Disabling"
+	StateDisabled  = "Disabled"
+)
+
+// SetEnabled pauses or resumes polling, as UpdateEventSourceMapping's
+// Enabled does: a pause lets running batches finish and receives nothing new.
+func (p *Poller) SetEnabled(enabled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case enabled && p.paused:
+		p.paused = false
+		close(p.resumed)
+	case !enabled && !p.paused:
+		p.paused = true
+		p.resumed = make(chan struct{})
+	}
+}
+
+// State is Enabled, Disabling (paused, batches still running) or Disabled.
+func (p *Poller) State() string {
+	p.mu.Lock()
+	paused := p.paused
+	p.mu.Unlock()
+	switch {
+	case !paused:
+		return StateEnabled
+	case p.busy.Load() > 0:
+		return StateDisabling
+	}
+	return StateDisabled
+}
+
+// waitEnabled blocks while the mapping is paused.
+func (p *Poller) waitEnabled(ctx context.Context) {
+	p.mu.Lock()
+	paused, resumed := p.paused, p.resumed
+	p.mu.Unlock()
+	if paused {
+		select {
+		case <-resumed:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // batch is a running invocation's records and the ones the function claimed.
@@ -169,13 +226,25 @@ func (p *Poller) poll(ctx context.Context) {
 	}
 	wait := p.o.PollWait
 	for {
+		p.waitEnabled(ctx)
 		select {
 		case p.slots <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
+		p.mu.Lock()
+		paused := p.paused
+		if !paused {
+			p.busy.Add(1) // under mu: State never sees a receive start after a pause
+		}
+		p.mu.Unlock()
+		if paused {
+			<-p.slots
+			continue
+		}
 		msgs, err := p.o.Queue.Receive(ctx, p.o.QueueName, fifo.ReceiveInput{MaxMessages: p.o.BatchSize, VisibilityTimeout: &vis, WaitTime: &wait})
 		if err != nil || len(msgs) == 0 {
+			p.busy.Add(-1)
 			<-p.slots
 			if ctx.Err() != nil {
 				return
@@ -191,7 +260,7 @@ func (p *Poller) poll(ctx context.Context) {
 		}
 		p.wg.Add(1)
 		go func() {
-			defer func() { <-p.slots; p.wg.Done() }()
+			defer func() { p.busy.Add(-1); <-p.slots; p.wg.Done() }()
 			p.invoke(msgs)
 		}()
 	}

@@ -230,3 +230,31 @@ func TestClaimStopsLease(t *testing.T) {
 		t.Error("the record came back only after the invocation ended: the lease kept extending it")
 	}
 }
+
+// TestPause: a paused mapping finishes its running batch (Disabling), then
+// receives nothing (Disabled) until it is enabled again.
+func TestPause(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	send(t, s, "g1", "a")
+	h := &handler{block: make(chan struct{})}
+	p := start(t, s, h, 0)
+	defer p.Stop(time.Second)
+	waitFor(t, "the first batch", func() bool { return h.count() == 1 })
+	p.SetEnabled(false)
+	if got := p.State(); got != esm.StateDisabling {
+		t.Errorf("paused with a batch running: %s, want %s", got, esm.StateDisabling)
+	}
+	close(h.block)
+	waitFor(t, "Disabled", func() bool { return p.State() == esm.StateDisabled })
+	send(t, s, "g2", "b")
+	time.Sleep(300 * time.Millisecond)
+	if n := h.count(); n != 1 {
+		t.Errorf("%d invocations while disabled, want 1", n)
+	}
+	p.SetEnabled(true)
+	if got := p.State(); got != esm.StateEnabled {
+		t.Errorf("after enabling: %s", got)
+	}
+	waitFor(t, "the message sent while disabled", func() bool { return h.count() == 2 })
+}

@@ -24,8 +24,9 @@ func cliEnv(region string) []string {
 
 // TestAWSToolsAgainstTwin runs the AWS CLI and cmd/redrive against a running
 // twin, as docs/local.md tells a newcomer to: list the queues, read the
-// redrive policy, put a message in the DLQ and receive it, then redrive it
-// with cmd/redrive and see it delivered with its webhook id.
+// redrive policy, put a message in the DLQ and receive it, pause and resume
+// the event source mapping, then redrive with cmd/redrive --pause-esm and see
+// the message delivered with its webhook id.
 func TestAWSToolsAgainstTwin(t *testing.T) {
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
@@ -79,11 +80,33 @@ func TestAWSToolsAgainstTwin(t *testing.T) {
 	}
 	aws("sqs", "change-message-visibility", "--queue-url", tw.DLQURL, "--receipt-handle", m.ReceiptHandle, "--visibility-timeout", "0")
 
-	redrive := exec.Command("go", "run", "./cmd/redrive", "redrive", "--endpoint-url", tw.URL, "--config", cfg.Path)
+	// The forward function's event source mapping, through Lambda's API.
+	var mapping struct {
+		UUID, State, EventSourceArn string
+		BatchSize                   int
+	}
+	must(t, json.Unmarshal(aws("lambda", "get-event-source-mapping", "--uuid", tw.MappingUUID), &mapping))
+	if mapping.State != "Enabled" || mapping.BatchSize != cfg.Queue.BatchSize || !strings.HasSuffix(mapping.EventSourceArn, ":"+cfg.QueueName()) {
+		t.Errorf("get-event-source-mapping: %+v", mapping)
+	}
+	aws("lambda", "update-event-source-mapping", "--uuid", tw.MappingUUID, "--no-enabled")
+	must(t, json.Unmarshal(aws("lambda", "get-event-source-mapping", "--uuid", tw.MappingUUID), &mapping))
+	if mapping.State != "Disabled" {
+		t.Errorf("after update --no-enabled: %s", mapping.State)
+	}
+	aws("lambda", "update-event-source-mapping", "--uuid", tw.MappingUUID, "--enabled")
+
+	// cmd/redrive, pausing the mapping while it moves the message back.
+	redrive := exec.Command("go", "run", "./cmd/redrive", "redrive", "--endpoint-url", tw.URL, "--config", cfg.Path,
+		"--pause-esm", "--esm-uuid", tw.MappingUUID)
 	redrive.Dir = testenv.RepoRoot(t)
 	redrive.Env = env
 	if out, err := redrive.CombinedOutput(); err != nil {
 		t.Fatalf("go run ./cmd/redrive redrive: %v\n%s", err, out)
+	}
+	must(t, json.Unmarshal(aws("lambda", "get-event-source-mapping", "--uuid", tw.MappingUUID), &mapping))
+	if mapping.State != "Enabled" {
+		t.Errorf("after redrive --pause-esm the mapping is %s", mapping.State)
 	}
 	waitFor(t, 20*time.Second, "the redriven message delivered", func() bool {
 		for _, d := range tw.Demo().Snapshot().Recent {

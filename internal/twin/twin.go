@@ -7,6 +7,7 @@
 //
 //	X-Amz-Target: AmazonSQS.*          the SQS JSON protocol (internal/sqsapi)
 //	X-Amz-Target: AWSStepFunctions.*   StartSyncExecution & co. (internal/sfnapi)
+//	/2015-03-31/event-source-mappings  Lambda's API for the forward mapping (pause)
 //	POST <base_path>/<route path>      ingress (internal/ingress)
 //	/demo-target/…                     the demo target, when on (internal/demotarget)
 //	anything else                      the web page (internal/console)
@@ -118,6 +119,9 @@ type Twin struct {
 	URL string
 	// QueueURL and DLQURL are the queues' SQS URLs on the listener.
 	QueueURL, DLQURL string
+	// MappingUUID names the forward function's event source mapping in the
+	// twin's Lambda API (cmd/redrive --pause-esm --esm-uuid).
+	MappingUUID string
 	// Warnings lists what runs differently from the config (secrets not set,
 	// SNS not used), one line each.
 	Warnings []string
@@ -286,6 +290,13 @@ func Start(o Options) (t *Twin, err error) {
 	if err != nil {
 		return nil, err
 	}
+	t.MappingUUID = mappingUUID(t.store.ARN(cfg.QueueName()))
+	mappings := &mappingAPI{
+		uuid: t.MappingUUID, queueARN: t.store.ARN(cfg.QueueName()),
+		functionARN: functionARN(cfg.Region, Account, cfg.FunctionName("forward")),
+		batchSize:   cfg.Queue.BatchSize, concurrency: cfg.Queue.MaxConcurrency,
+		modified: time.Now(),
+	}
 	sqsServer := sqsapi.New(t.store, Account)
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target := r.Header.Get("X-Amz-Target")
@@ -294,6 +305,8 @@ func Start(o Options) (t *Twin, err error) {
 			sqsServer.ServeHTTP(w, r)
 		case strings.HasPrefix(target, "AWSStepFunctions."):
 			states.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, lambdaPrefix):
+			mappings.ServeHTTP(w, r)
 		case t.ingress.Owns(r.URL.Path):
 			t.ingress.ServeHTTP(w, r)
 		case t.demo != nil && (r.URL.Path == DemoTargetPath || strings.HasPrefix(r.URL.Path, DemoTargetPath+"/")):
@@ -321,6 +334,7 @@ func Start(o Options) (t *Twin, err error) {
 		_ = t.server.Close()
 		return nil, err
 	}
+	mappings.poller.Store(t.poller)
 	for _, w := range t.Warnings {
 		log.Warn("local: " + w)
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -16,12 +15,11 @@ import (
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/delivery"
 	"github.com/webhookq/webhookq/internal/secret"
-	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
-	cfg, err := config.Load(configPath())
+	cfg, err := config.LoadBundled()
 	if err != nil {
 		slog.Error("load config", "error", err.Error())
 		os.Exit(1)
@@ -33,12 +31,4 @@ func main() {
 	}
 	secrets := &secret.Resolver{SSM: ssm.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)}
 	lambda.Start(delivery.New(cfg, secrets).Handle)
-}
-
-// configPath is routes.yaml: $WEBHOOKQ_CONFIG, else bundled next to the bootstrap.
-func configPath() string {
-	if p := os.Getenv(webhook.EnvConfig); p != "" {
-		return p
-	}
-	return filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "routes.yaml")
 }

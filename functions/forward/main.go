@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -45,11 +44,7 @@ func main() {
 }
 
 func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) {
-	path := os.Getenv(webhook.EnvConfig)
-	if path == "" {
-		path = filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "routes.yaml")
-	}
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadBundled()
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -17,12 +16,11 @@ import (
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/notifier"
 	"github.com/webhookq/webhookq/internal/secret"
-	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
-	cfg, err := config.Load(configPath())
+	cfg, err := config.LoadBundled()
 	if err != nil {
 		slog.Error("load config", "error", err.Error())
 		os.Exit(1)
@@ -38,12 +36,4 @@ func main() {
 		Secrets: &secret.Resolver{SSM: ssm.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)},
 	}
 	lambda.Start(n.Notify)
-}
-
-// configPath is routes.yaml: $WEBHOOKQ_CONFIG, else bundled next to the bootstrap.
-func configPath() string {
-	if p := os.Getenv(webhook.EnvConfig); p != "" {
-		return p
-	}
-	return filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "routes.yaml")
 }

@@ -7,11 +7,14 @@ import (
 	"io"
 	"net/textproto"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // Defaults of every optional setting (docs/config.md lists them).
@@ -41,6 +44,16 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	return Parse(path, data)
+}
+
+// LoadBundled loads the routes.yaml a Lambda runs with: $WEBHOOKQ_CONFIG,
+// else the copy cmd/generate bundles next to the bootstrap in $LAMBDA_TASK_ROOT.
+func LoadBundled() (*Config, error) {
+	path := os.Getenv(webhook.EnvConfig)
+	if path == "" {
+		path = filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "routes.yaml")
+	}
+	return Load(path)
 }
 
 // Parse validates data, the contents of the routes.yaml named path. Any

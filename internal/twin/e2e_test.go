@@ -47,6 +47,9 @@ func checkInvariants(t *testing.T, sentList []sent, o outcome, dupOK bool) {
 		if a.eventType != s.eventType {
 			t.Errorf("webhook %s attempt %d: X-Event-Type %q, sent %q", s.webhookID, i, a.eventType, s.eventType)
 		}
+		if a.forwarded != "webhookq-e2e" {
+			t.Errorf("webhook %s attempt %d: static header X-Forwarded-By %q", s.webhookID, i, a.forwarded)
+		}
 		if a.path != "/"+s.route {
 			t.Errorf("webhook %s attempt %d: delivered to %s, want /%s", s.webhookID, i, a.path, s.route)
 		}

@@ -29,6 +29,8 @@ ingress:
 target:
   base_url: %s
   timeout: 2s
+  headers:
+    X-Forwarded-By: webhookq-e2e
 queue:
   max_receive_count: 3
   batch_size: %d
@@ -122,6 +124,7 @@ type attempt struct {
 	path       string
 	group      string
 	eventType  string
+	forwarded  string // the target's static X-Forwarded-By header
 	body       []byte
 	status     int
 }
@@ -139,7 +142,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	id := req.Header.Get(webhook.HeaderWebhookID)
 	status := r.decide(id, body)
 	r.mu.Lock()
-	r.attempts = append(r.attempts, attempt{webhookID: id, deliveryID: req.Header.Get("X-Delivery-Id"), path: req.URL.Path, group: req.Header.Get("X-Group"), eventType: req.Header.Get("X-Event-Type"), body: body, status: status})
+	r.attempts = append(r.attempts, attempt{webhookID: id, deliveryID: req.Header.Get("X-Delivery-Id"), path: req.URL.Path, group: req.Header.Get("X-Group"), eventType: req.Header.Get("X-Event-Type"), forwarded: req.Header.Get("X-Forwarded-By"), body: body, status: status})
 	r.mu.Unlock()
 	w.WriteHeader(status)
 }

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webhookq/webhookq/internal/delivery"
 	"github.com/webhookq/webhookq/internal/twin"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -62,7 +61,8 @@ func (a *arrivals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // BenchmarkEndToEnd measures sustained webhooks/s from ingress to a no-op
 // loopback target and the ingress-to-delivery latency (p50, p99), for 1, 10
 // and 100 message groups; "ceiling" is the raw loopback rate of the deliver
-// core's HTTP client against the same target with the same concurrency.
+// core's HTTP client (as the twin configures it) against the same target
+// with the same concurrency.
 func BenchmarkEndToEnd(b *testing.B) {
 	defer quiet()()
 	target := &arrivals{at: map[string]time.Time{}}
@@ -70,7 +70,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	defer srv.Close()
 
 	b.Run("ceiling", func(b *testing.B) {
-		client := delivery.NewHTTPClient()
+		client := twin.DeliveryClient()
 		body := []byte(`{"event":"bench","n":1}`)
 		var next atomic.Int64
 		start := time.Now()

@@ -223,6 +223,8 @@ func Start(o Options) (t *Twin, err error) {
 	deliverARN := functionARN(cfg.Region, Account, cfg.FunctionName("deliver"))
 	notifyARN := functionARN(cfg.Region, Account, cfg.FunctionName("notify"))
 	deliverer := delivery.New(local, secrets)
+	deliverer.Client = DeliveryClient()
+	deliverer.Log = log
 	notify := &notifier.Notifier{Config: local, Secrets: secrets, HTTP: &http.Client{}, Log: log}
 	fns := &functions{
 		byName: map[string]lambda.Handler{
@@ -339,6 +341,18 @@ func Start(o Options) (t *Twin, err error) {
 		log.Warn("local: " + w)
 	}
 	return t, nil
+}
+
+// DeliveryClient is the deliver core's HTTP client (delivery.NewHTTPClient)
+// with room for the twin's concurrency: one Lambda container delivers one
+// webhook at a time, the twin runs many deliveries to the same target at once
+// and keeps their connections open.
+func DeliveryClient() *http.Client {
+	c := delivery.NewHTTPClient()
+	if tr, ok := c.Transport.(*http.Transport); ok {
+		tr.MaxIdleConnsPerHost = 256
+	}
+	return c
 }
 
 // createQueues creates the DLQ and the queue as terraform/queue.tf does, or

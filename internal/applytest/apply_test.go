@@ -103,6 +103,7 @@ func TestApplyOnMoto(t *testing.T) {
 	tf := newTerraform(t, s)
 	tf.init(t)
 	tf.apply(t)
+	tf.planIsEmpty(t)
 	var out applied
 	tf.outputs(t, &out)
 	if out.APIID != aws.ToString(api.ApiId) {
@@ -122,8 +123,8 @@ func TestApplyOnMoto(t *testing.T) {
 
 	tf.destroy(t)
 	checkNothingLeft(t, c, s, out)
-	t.Logf("terraform against moto: init %s, apply %s, destroy %s",
-		tf.Timings["init"].Round(1e8), tf.Timings["apply"].Round(1e8), tf.Timings["destroy"].Round(1e8))
+	t.Logf("terraform against moto: init %s, apply %s, plan again %s, destroy %s",
+		tf.Timings["init"].Round(1e8), tf.Timings["apply"].Round(1e8), tf.Timings["plan"].Round(1e8), tf.Timings["destroy"].Round(1e8))
 }
 
 // failureTopic creates the SNS topic failures are reported to and an SQS

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +71,31 @@ func (r *terraformRun) apply(t *testing.T) {
 	r.Timings["apply"] = time.Since(start)
 	if err != nil {
 		t.Fatalf("terraform apply: %v\n%s", err, diagnostics(out.Bytes()))
+	}
+}
+
+// planIsEmpty runs terraform plan on the applied state and reports every
+// change it would still make: a module that applies cleanly converges.
+func (r *terraformRun) planIsEmpty(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	plan := filepath.Join(t.TempDir(), "replan")
+	changes, err := r.tf.Plan(context.Background(), tfexec.Out(plan))
+	r.Timings["plan"] = time.Since(start)
+	if err != nil {
+		t.Fatalf("terraform plan after apply: %v", err)
+	}
+	if !changes {
+		return
+	}
+	shown, err := r.tf.ShowPlanFile(context.Background(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range shown.ResourceChanges {
+		if rc.Change != nil && !rc.Change.Actions.NoOp() && !rc.Change.Actions.Read() {
+			t.Errorf("terraform plan after apply would %v %s: %s", rc.Change.Actions, rc.Address, changedAttributes(rc.Change.Before, rc.Change.After))
+		}
 	}
 }
 
@@ -136,4 +163,18 @@ func diagnostics(stream []byte) string {
 		return "(no diagnostics in terraform's output)"
 	}
 	return strings.Join(lines, "\n")
+}
+
+// changedAttributes lists the top-level attributes a planned change alters.
+func changedAttributes(before, after any) string {
+	b, _ := before.(map[string]any)
+	a, _ := after.(map[string]any)
+	var diffs []string
+	for k, v := range a {
+		if !reflect.DeepEqual(b[k], v) {
+			diffs = append(diffs, fmt.Sprintf("%s: %v → %v", k, b[k], v))
+		}
+	}
+	slices.Sort(diffs)
+	return strings.Join(diffs, "; ")
 }

@@ -25,7 +25,9 @@ the ones the test exercises:
    after creating a state machine (and retries until it times out). Added:
    the versions moto keeps (none unless published).
 5. SQS drops RedriveAllowPolicy (it is accepted and never returned), so the
-   AWS provider would wait for it forever. Kept and returned.
+   AWS provider would wait for it forever. Kept and returned. And moto returns
+   RedrivePolicy as spaced JSON where AWS returns it compact, which makes a
+   plan after apply show a whitespace-only update; returned compact.
 6. Lambda Invoke without Docker only echoes. For the functions listed in
    WEBHOOKQ_LAMBDA_ROUTES the payload is posted to the listed URL (an
    aws-lambda-rie instance running the real bootstrap) and its answer returned;
@@ -130,7 +132,7 @@ def list_state_machine_versions(self):
 sfn_responses.StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
 
 
-# 5. Return RedriveAllowPolicy.
+# 5. Return RedriveAllowPolicy, and RedrivePolicy as compact JSON.
 Queue.redrive_allow_policy = None
 Queue.BASE_ATTRIBUTES = Queue.BASE_ATTRIBUTES + ["RedriveAllowPolicy"]
 _queue_attributes = Queue.attributes.fget
@@ -140,6 +142,10 @@ def queue_attributes(self):
     result = _queue_attributes(self)
     if not result.get("RedriveAllowPolicy"):
         result.pop("RedriveAllowPolicy", None)
+    if self.redrive_policy:
+        # AWS returns the policy as compact JSON; moto's spaced form makes
+        # the provider plan a whitespace-only update after every apply.
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
     return result
 
 

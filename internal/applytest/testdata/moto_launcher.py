@@ -35,22 +35,22 @@ the ones the test exercises:
    reports a Go handler's error.
 """
 
+import datetime
 import json
 import os
 import sys
 import urllib.request
 from urllib.parse import unquote
 
+from moto.awslambda import responses as lambda_responses
 from moto.core.config import default_user_config
+from moto.core.responses import ActionResult
 from moto.sqs.models import Queue
 from moto.stepfunctions import responses as sfn_responses
 from moto.stepfunctions.parser.api import StateMachineType
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution import SyncExecution
 from moto.stepfunctions.parser.utils import long_uid
-from moto.core.responses import ActionResult
-from moto.awslambda import responses as lambda_responses
-import datetime
 
 
 # 1. StartSyncExecution through moto's executor.
@@ -76,6 +76,8 @@ def start_sync_execution(self):
         activity_store={},
         input_data=execution_input,
     )
+    # SyncExecution's worker runs the program in this thread: start returns
+    # when the execution has ended.
     execution.start()
     out = dict(execution.to_start_sync_execution_output())
     out["status"] = str(getattr(out["status"], "value", out["status"]))
@@ -171,7 +173,7 @@ def invoke(self):
     if url is None:
         try:
             fn = self.backend.get_function(function_name, self._get_param("qualifier"))
-        except Exception:
+        except Exception:  # unknown function: moto's own Invoke answers it
             fn = None
         if fn is not None:
             url = routes.get(fn.function_name) or routes.get(fn.function_arn)

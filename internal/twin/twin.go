@@ -269,10 +269,14 @@ func Start(o Options) (t *Twin, err error) {
 		Config:                &fwdCfg,
 		StateMachineARNPrefix: runner.StateMachineARN(cfg.Service + "-"),
 		QueueURL:              t.QueueURL,
-		Starter:               sfnClient,
-		Queue:                 claimingQueue{client: sqsClient, claim: func(h string) { t.poller.Claim(h) }},
-		Logger:                log,
-		Jitter:                rand.Float64,
+		// As on AWS (terraform/functions.tf), the forwarder parks what failed
+		// for good in the DLQ itself, with the failure recorded on it.
+		DLQURL:      t.DLQURL,
+		DeadLetters: sqsClient,
+		Starter:     sfnClient,
+		Queue:       claimingQueue{client: sqsClient, claim: func(h string) { t.poller.Claim(h) }},
+		Logger:      log,
+		Jitter:      rand.Float64,
 	})
 	if err != nil {
 		return nil, err

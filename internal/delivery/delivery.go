@@ -106,7 +106,7 @@ func (d *Deliverer) Deliver(ctx context.Context, req webhook.DeliverRequest) (we
 	env := req.Webhook
 	route, ok := d.Config.Route(env.Route)
 	if !ok {
-		return webhook.DeliverResult{}, &Failure{Message: fmt.Sprintf("attempt %d: unknown route %q", req.Attempt(), truncate(env.Route, 64))}
+		return webhook.DeliverResult{}, &Failure{Message: fmt.Sprintf("attempt %d: unknown route %q", req.Attempt(), webhook.Bound(env.Route, 64))}
 	}
 	a := attempt{d: d, route: route, req: req}
 	return a.run(ctx)
@@ -134,13 +134,13 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 	body, err := env.RawBody()
 	if err != nil {
 		// The message quotes the envelope's encoding field: bound it.
-		return webhook.DeliverResult{}, a.permanent("%s", truncate(err.Error(), 200))
+		return webhook.DeliverResult{}, a.permanent("%s", webhook.Bound(err.Error(), 200))
 	}
 	target, err := url.Parse(a.route.TargetURL)
 	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
-		return webhook.DeliverResult{}, a.permanent("invalid target URL %q", truncate(redact(a.route.TargetURL), 200))
+		return webhook.DeliverResult{}, a.permanent("invalid target URL %q", webhook.Bound(redact(a.route.TargetURL), 200))
 	}
-	where := "POST " + truncate(redactURL(target), 300)
+	where := "POST " + webhook.Bound(redactURL(target), 300)
 
 	if v := a.route.Verify; v != nil {
 		if err := a.verifyInbound(ctx, *v, env.Headers, body); err != nil {
@@ -318,7 +318,7 @@ func connectionCause(err error) string {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return "connection failed: " + truncate(err.Error(), 200)
+	return "connection failed: " + webhook.Bound(err.Error(), 200)
 }
 
 func (a attempt) statusFailure(ctx context.Context, where string, resp *http.Response) *Failure {
@@ -350,7 +350,7 @@ func (a attempt) honourRetryAfter(ctx context.Context, value string) string {
 	}
 	wait, ok := parseRetryAfter(value, a.d.now())
 	if !ok {
-		return fmt.Sprintf("; Retry-After %q not understood", truncate(value, 40))
+		return fmt.Sprintf("; Retry-After %q not understood", webhook.Bound(value, 40))
 	}
 	if wait <= 0 {
 		return ""
@@ -461,15 +461,4 @@ func sortedKeys(m map[string]config.SecretRef) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
 }

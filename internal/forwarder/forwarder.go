@@ -38,7 +38,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -362,7 +361,7 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 			append(attrs, slog.String("state_machine_arn", arn), slog.String("error", err.Error()), slog.Duration("redelivery_delay", delay))...)
 		v := verdict{outcome: failed, delay: delay}
 		if env.FinalAttempt {
-			v.final = &webhook.Failure{Error: apiErrorCode(err), Cause: truncate(err.Error(), maxFailureCause)}
+			v.final = &webhook.Failure{Error: apiErrorCode(err), Cause: webhook.Bound(err.Error(), maxFailureCause)}
 		}
 		return v
 	}
@@ -374,7 +373,7 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 		return verdict{outcome: succeeded}
 	}
 	execErr := aws.ToString(out.Error)
-	attrs = append(attrs, slog.String("error", execErr), slog.String("cause", truncate(aws.ToString(out.Cause), maxLoggedCause)))
+	attrs = append(attrs, slog.String("error", execErr), slog.String("cause", webhook.Bound(aws.ToString(out.Cause), maxLoggedCause)))
 	v := verdict{outcome: failed, delay: delay}
 	if execErr == webhook.ErrPermanent {
 		f.log.LogAttrs(ctx, slog.LevelError, "execution failed permanently", attrs...)
@@ -389,7 +388,7 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 		if execErr == "" {
 			execErr = "States." + string(out.Status)
 		}
-		v.final = &webhook.Failure{Error: execErr, Cause: truncate(aws.ToString(out.Cause), maxFailureCause), ExecutionARN: aws.ToString(out.ExecutionArn)}
+		v.final = &webhook.Failure{Error: execErr, Cause: webhook.Bound(aws.ToString(out.Cause), maxFailureCause), ExecutionARN: aws.ToString(out.ExecutionArn)}
 	}
 	return v
 }
@@ -458,15 +457,4 @@ func recordAttrs(rec events.SQSMessage, extra ...slog.Attr) []slog.Attr {
 		attrs = append(attrs, slog.String("route", *a.StringValue))
 	}
 	return append(attrs, extra...)
-}
-
-// truncate shortens s to at most n bytes, on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

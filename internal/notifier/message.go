@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -45,7 +44,7 @@ func Describe(req webhook.NotifyRequest) Details {
 		Group:          env.Group,
 		WebhookID:      env.WebhookID,
 		Error:          req.Error.Error,
-		Cause:          bound(ErrorMessage(req.Error.Cause), causeMax),
+		Cause:          webhook.Bound(ErrorMessage(req.Error.Cause), causeMax),
 		Receives:       env.ReceiveCount,
 		MaxReceives:    env.MaxReceiveCount,
 		HeadedForDLQ:   env.FinalAttempt || req.Error.Error == webhook.ErrPermanent,
@@ -153,15 +152,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func bound(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
 }

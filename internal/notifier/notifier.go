@@ -167,7 +167,7 @@ func (n *Notifier) postSlack(ctx context.Context, ref config.SecretRef, msg Mess
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook from %s answered %d: %s", secret.Describe(ref), resp.StatusCode, bound(strings.TrimSpace(string(answer)), 200))
+		return fmt.Errorf("webhook from %s answered %d: %s", secret.Describe(ref), resp.StatusCode, webhook.Bound(strings.TrimSpace(string(answer)), 200))
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // Header names of the inbound schemes (config owns the table, so validation
@@ -185,7 +186,7 @@ func (v Inbound) verifySlack(sig, ts string, body []byte) error {
 func (v Inbound) checkAge(name, ts string) error {
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%s timestamp %q is not unix seconds", name, truncate(ts, 32))
+		return fmt.Errorf("%s timestamp %q is not unix seconds", name, webhook.Bound(ts, 32))
 	}
 	now := time.Now
 	if v.Now != nil {
@@ -212,13 +213,6 @@ func mac(secret []byte, parts ...[]byte) []byte {
 		h.Write(p)
 	}
 	return h.Sum(nil)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // SecretPrefix marks a Standard Webhooks secret: "whsec_" + base64 of the key.

@@ -210,3 +210,15 @@ const (
 	// Unset, SQS's redrive policy moves messages, without AttrFailure.
 	EnvDLQURL = "WEBHOOKQ_DLQ_URL"
 )
+
+// Bound shortens text that travels in causes, failure records and log fields
+// to at most n bytes on a rune boundary, marking the cut with "…".
+func Bound(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

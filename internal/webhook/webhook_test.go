@@ -57,3 +57,22 @@ func FuzzEncodeBody(f *testing.F) {
 		}
 	})
 }
+
+func TestBound(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc…"},
+		{"ab日本", 3, "ab…"}, // never cuts inside a rune
+		{"日本", 0, "…"},
+	} {
+		if got := Bound(tc.in, tc.n); got != tc.want {
+			t.Errorf("Bound(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

@@ -178,6 +178,12 @@ func (s *Store) prepareSend(q *queue, in SendInput, now time.Time) (*message, *d
 		if in.GroupID == "" {
 			return nil, nil, newError("MissingParameter", "The request must contain the parameter MessageGroupId.")
 		}
+		if !validFIFOID(in.GroupID) {
+			return nil, nil, newError("InvalidParameterValue", "Value for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
+		}
+		if in.DeduplicationID != "" && !validFIFOID(in.DeduplicationID) {
+			return nil, nil, newError("InvalidParameterValue", "Value for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
+		}
 		if dedupID == "" {
 			if !q.cfg.contentDedup {
 				return nil, nil, newError("InvalidParameterValue", "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
@@ -774,6 +780,21 @@ func validText(s string) bool {
 		ok := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
 			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// validFIFOID reports whether s may be a MessageGroupId or
+// MessageDeduplicationId: 1 to 128 alphanumeric or punctuation characters
+// (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~), so no spaces and nothing beyond ASCII.
+func validFIFOID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
 			return false
 		}
 	}

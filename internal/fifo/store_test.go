@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,6 +154,38 @@ func TestDeduplication(t *testing.T) {
 	mustCreate(t, s, "nocbd.fifo", map[string]string{AttrFifoQueue: "true"})
 	if _, err := s.Send("nocbd.fifo", SendInput{Body: "x", GroupID: "g"}); !errors.Is(err, ErrInvalidParameterValue) {
 		t.Fatalf("no dedup id without content-based dedup: %v", err)
+	}
+}
+
+// TestFIFOIDCharacters: MessageGroupId and MessageDeduplicationId take 1 to
+// 128 alphanumeric or punctuation characters, as on SQS; a header value with
+// a space, a non-ASCII letter or 129 characters is refused, not queued.
+func TestFIFOIDCharacters(t *testing.T) {
+	t.Parallel()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), nil)
+	mustCreate(t, s, "q.fifo", fifoAttrs())
+	long := strings.Repeat("x", 128)
+	for _, in := range []SendInput{
+		{Body: "ok1", GroupID: long, DeduplicationID: long},
+		{Body: "ok2", GroupID: `!"#$%&'()*+,-./:;<=>?@[\]^_` + "`{|}~09azAZ"},
+	} {
+		if _, err := s.Send("q.fifo", in); err != nil {
+			t.Errorf("send %+v: %v", in, err)
+		}
+	}
+	for _, in := range []SendInput{
+		{Body: "b", GroupID: "a b"},
+		{Body: "b", GroupID: "é"},
+		{Body: "b", GroupID: long + "x"},
+		{Body: "b", GroupID: "g", DeduplicationID: "a\tb"},
+		{Body: "b", GroupID: "g", DeduplicationID: long + "x"},
+	} {
+		if _, err := s.Send("q.fifo", in); !errors.Is(err, ErrInvalidParameterValue) {
+			t.Errorf("send group %q dedup %q: %v, want InvalidParameterValue", in.GroupID, in.DeduplicationID, err)
+		}
+	}
+	if st, _ := s.Stats("q.fifo"); st.Visible != 2 {
+		t.Fatalf("visible = %d, want the 2 valid messages", st.Visible)
 	}
 }
 

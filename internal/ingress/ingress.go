@@ -10,8 +10,10 @@
 //     webhook.AttrRoute, webhook.AttrReceivedAt (epoch millis, a Number, as
 //     $context.requestTimeEpoch) and one "h-<Header>" per carried header.
 //
-// As on AWS, a header or body field a mapping names must be present: without
-// it nothing is queued and the sender gets 400. One difference is deliberate:
+// As on AWS, a header or body field a mapping names must be present, and a
+// message group or deduplication id taken from one must be what SQS accepts
+// (1 to 128 ASCII letters, digits or punctuation): otherwise nothing is
+// queued and the sender gets 400. One difference is deliberate:
 // a body SQS cannot hold as text (not UTF-8, or characters SQS forbids) is
 // queued as its base64 with webhook.AttrBodyEncoding = "base64", so binary
 // bodies survive byte for byte.

@@ -157,6 +157,9 @@ var badCases = []badCase{
 		"bad.yaml:20:22: target.secret_headers.X-Bad-Ssm.ssm_parameter: not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)",
 		"bad.yaml:22:12: target.secret_headers.X-Bad-Env.env: not an environment variable name; use letters, digits and _, not starting with a digit",
 	}},
+	{"ssm hierarchy without a leading slash", head + "target:\n  base_url: https://app.example.com\n  signing_secret:\n    ssm_parameter: my-service/signing\n", []string{
+		"bad.yaml:10:20: target.signing_secret.ssm_parameter: not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)",
+	}},
 	{"queue limits", base + "queue:\n  max_receive_count: 0\n  retention: 30s\n  dlq_retention: 15d\n  batch_size: 11\n  max_concurrency: 1\n  redelivery_delay: 13h\n  max_redelivery_delay: 1.5s\n", []string{
 		"bad.yaml:10:22: queue.max_receive_count: max_receive_count is 0; it must be between 1 and 1000 (SQS maxReceiveCount: receives before a message moves to the DLQ)",
 		"bad.yaml:11:14: queue.retention: retention is 30s; it must be between 1m and 14d (SQS MessageRetentionPeriod)",

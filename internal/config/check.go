@@ -24,10 +24,12 @@ var (
 	headerTokenPattern   = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$") // RFC 7230 token
 	attributeNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 	// static group: an SQS MessageGroupId, 1–128 printable ASCII characters.
-	messageGroupPattern      = regexp.MustCompile(`^[!-~]{1,128}$`)
-	bodyPathPattern          = regexp.MustCompile(`^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$`)
-	snsTopicARNPattern       = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
-	ssmParameterPattern      = regexp.MustCompile(`^(/?[A-Za-z0-9_.-]+)(/[A-Za-z0-9_.-]+)*$`)
+	messageGroupPattern = regexp.MustCompile(`^[!-~]{1,128}$`)
+	bodyPathPattern     = regexp.MustCompile(`^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$`)
+	snsTopicARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+	// ssmParameterPattern: a plain name, or a hierarchy, which SSM requires
+	// to start with / ("a/b" is refused, "/a/b" is fine).
+	ssmParameterPattern      = regexp.MustCompile(`^([A-Za-z0-9_.-]+|(/[A-Za-z0-9_.-]+)+)$`)
 	secretsManagerPattern    = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 	secretsManagerARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$`)
 	envPattern               = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -553,7 +553,7 @@ func (d *decoder) secretRef(n *yaml.Node, path, place string) (SecretRef, bool) 
 	set := 0
 	if s := f.str("ssm_parameter", &ref.SSMParameter); s != nil {
 		set++
-		if !ssmParameterPattern.MatchString(ref.SSMParameter) || strings.Contains(ref.SSMParameter[1:], "//") || len(ref.SSMParameter) > 1011 {
+		if !ssmParameterPattern.MatchString(ref.SSMParameter) || len(ref.SSMParameter) > 1011 {
 			d.report(s, f.child("ssm_parameter"), "not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)")
 		}
 	}

@@ -270,7 +270,7 @@ func TestLocalsReportsEveryProblem(t *testing.T) {
 		t.Fatal("Locals accepted an invalid input")
 	}
 	for _, want := range []string{
-		fmt.Sprintf("route approval-progress: 5 headers carried, at most %d", MaxCarriedHeaders),
+		fmt.Sprintf("route approval-progress: 5 headers carried, at most %d", config.MaxCarriedHeaders),
 		`route approval-completed: header "X Bad" cannot be an SQS message attribute name`,
 		"route approval-completed: no workflow file",
 	} {

@@ -18,7 +18,11 @@ type asyncHistory struct {
 	log     *slog.Logger
 	pending chan *statemachine.Execution
 	done    chan struct{}
-	once    sync.Once
+	// mu makes Close wait for Appends under way; closed turns later ones
+	// (an execution still running when Shutdown gave up waiting for the
+	// listener) into a logged drop instead of a send on a closed channel.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // historyBacklog bounds the executions waiting to be written; beyond it an
@@ -40,14 +44,25 @@ func newAsyncHistory(store statemachine.HistoryStore, log *slog.Logger) *asyncHi
 }
 
 func (h *asyncHistory) Append(_ context.Context, e *statemachine.Execution) error {
-	h.pending <- e
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.closed {
+		h.log.Warn("local: execution history closed; execution not recorded", "execution", e.ARN)
+		return nil
+	}
+	h.pending <- e // the writer drains without h.mu, so this cannot deadlock Close
 	return nil
 }
 
-// Close writes the pending executions and stops; no Append may follow.
+// Close writes the pending executions and stops; a later Append is dropped.
 func (h *asyncHistory) Close() {
-	h.once.Do(func() {
-		close(h.pending)
-		<-h.done
-	})
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	close(h.pending)
+	h.mu.Unlock()
+	<-h.done
 }

@@ -766,13 +766,16 @@ func validateBody(body string) error {
 	if body == "" {
 		return newError("MissingParameter", "The request must contain the parameter MessageBody.")
 	}
-	if !validText(body) {
+	if !ValidText(body) {
 		return newError("InvalidMessageContents", "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
 	}
 	return nil
 }
 
-func validText(s string) bool {
+// ValidText reports whether SQS accepts s as message text (a body or a
+// String attribute value) unchanged: UTF-8 holding only the characters
+// above.
+func ValidText(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -812,7 +815,7 @@ func validateAttributes(attrs map[string]Attribute) error {
 		base, _, _ := strings.Cut(a.DataType, ".")
 		switch base {
 		case "String":
-			if a.StringValue == "" || !validText(a.StringValue) {
+			if a.StringValue == "" || !ValidText(a.StringValue) {
 				return newError("InvalidParameterValue", "Message attribute '%s' must contain a non-empty value of type 'String'.", name)
 			}
 		case "Number":

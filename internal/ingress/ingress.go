@@ -37,7 +37,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/fifo"
@@ -188,7 +187,7 @@ func (h *Handler) message(route config.Route, header http.Header, body []byte, r
 	case config.DedupRequestID:
 		in.DeduplicationID = requestID
 	}
-	if sqsText(body) {
+	if fifo.ValidText(string(body)) {
 		in.Body = string(body)
 	} else {
 		in.Body = base64.StdEncoding.EncodeToString(body)
@@ -258,22 +257,6 @@ func bodyField(body []byte, path string) (string, bool) {
 		b, err := json.Marshal(x)
 		return string(b), err == nil
 	}
-}
-
-// sqsText reports whether SQS accepts b as a message body unchanged: UTF-8
-// without the characters XML 1.0 forbids.
-func sqsText(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for _, r := range string(b) {
-		ok := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
-			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // answer writes API Gateway's error shape, {"message": "..."}.

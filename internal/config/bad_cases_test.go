@@ -160,6 +160,9 @@ var badCases = []badCase{
 	{"ssm hierarchy without a leading slash", head + "target:\n  base_url: https://app.example.com\n  signing_secret:\n    ssm_parameter: my-service/signing\n", []string{
 		"bad.yaml:10:20: target.signing_secret.ssm_parameter: not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)",
 	}},
+	{"sns topic in another region", base + "notify:\n  sns_topic_arn: arn:aws:sns:eu-west-1:123456789012:failures\n", []string{
+		"bad.yaml:10:18: notify.sns_topic_arn: the topic is in eu-west-1, but webhookq deploys to us-east-1; the notify Lambda publishes in its own region and the DLQ alarm can notify only a topic there, so use a topic in us-east-1",
+	}},
 	{"queue limits", base + "queue:\n  max_receive_count: 0\n  retention: 30s\n  dlq_retention: 15d\n  batch_size: 11\n  max_concurrency: 1\n  redelivery_delay: 13h\n  max_redelivery_delay: 1.5s\n", []string{
 		"bad.yaml:10:22: queue.max_receive_count: max_receive_count is 0; it must be between 1 and 1000 (SQS maxReceiveCount: receives before a message moves to the DLQ)",
 		"bad.yaml:11:14: queue.retention: retention is 30s; it must be between 1m and 14d (SQS MessageRetentionPeriod)",

@@ -278,6 +278,15 @@ func (d *decoder) crossChecks(c *Config, root, target, notify fields, routes []r
 			}
 		}
 	}
+	// The notify Lambda publishes through an SNS client of its own region, and
+	// a CloudWatch alarm notifies only a topic in its region: a topic elsewhere
+	// would lose every failure notification.
+	if topic := c.Notify.SNSTopicARN; snsTopicARNPattern.MatchString(topic) && regionPattern.MatchString(c.Region) {
+		if region := strings.Split(topic, ":")[3]; region != c.Region {
+			d.report(notify.vals["sns_topic_arn"], "notify.sns_topic_arn",
+				"the topic is in %s, but webhookq deploys to %s; the notify Lambda publishes in its own region and the DLQ alarm can notify only a topic there, so use a topic in %s", region, c.Region, c.Region)
+		}
+	}
 	if needBase && !target.has("base_url") {
 		d.report(target.node, "target.base_url", "required unless every route has its own target_url; set the application's URL, e.g. base_url: https://app.example.com")
 	}

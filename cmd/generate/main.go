@@ -135,6 +135,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "generate:", err)
 		return exitFailed
 	}
+	for _, ref := range envSecretRefs(cfg) {
+		fmt.Fprintf(stderr, "generate: warning: %s: %s; on AWS no Lambda has that variable (the module sets none), so reference an ssm_parameter or secrets_manager before terraform apply\n", o.config, ref)
+	}
 	stale, err := staleWorkflows(o.out, files)
 	if err != nil {
 		fmt.Fprintln(stderr, "generate:", err)
@@ -194,6 +197,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// envSecretRefs lists the secret references that name an environment
+// variable: the local twin reads those, but the Terraform module gives the
+// Lambdas no such variable (and IAM grants only the SSM and Secrets Manager
+// references), so on AWS every use of the secret would fail.
+func envSecretRefs(cfg *config.Config) []string {
+	var out []string
+	add := func(path string, ref *config.SecretRef) {
+		if ref != nil && ref.Env != "" {
+			out = append(out, fmt.Sprintf("%s reads the environment variable %s", path, ref.Env))
+		}
+	}
+	add("target.signing_secret", cfg.Target.Signing)
+	for _, name := range slices.Sorted(maps.Keys(cfg.Target.SecretHeaders)) {
+		ref := cfg.Target.SecretHeaders[name]
+		add("target.secret_headers."+name, &ref)
+	}
+	add("notify.slack_webhook_url", cfg.Notify.SlackWebhookURL)
+	for i, r := range cfg.Routes {
+		if r.Verify != nil {
+			add(fmt.Sprintf("routes[%d].verify.secret", i), &r.Verify.Secret)
+		}
+	}
+	return out
 }
 
 // check compares the generated files with the ones below out, prints a diff

@@ -166,6 +166,30 @@ func TestInvalidConfigWritesNothing(t *testing.T) {
 	}
 }
 
+func TestEnvSecretReferencesAreWarnedAbout(t *testing.T) {
+	t.Parallel()
+	root, cfg := workspace(t)
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twinOnly := bytes.Replace(src, []byte("ssm_parameter: /sales-approvals/slack-webhook-url"), []byte("env: SLACK_WEBHOOK_URL"), 1)
+	if bytes.Equal(twinOnly, src) {
+		t.Fatal("the example no longer references the Slack URL in SSM; adapt the test")
+	}
+	mustWrite(t, cfg, twinOnly)
+	code, _, stderr := runCLI(t, "-config", cfg, "-out", root, "-skip-build", "-quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d, want %d (a warning only):\n%s", code, exitOK, stderr)
+	}
+	if !strings.Contains(stderr, "warning: "+cfg+": notify.slack_webhook_url reads the environment variable SLACK_WEBHOOK_URL") {
+		t.Errorf("stderr lacks the warning about the env reference:\n%s", stderr)
+	}
+	if strings.Count(stderr, "warning:") != 1 {
+		t.Errorf("want exactly one warning (the other secrets are in SSM):\n%s", stderr)
+	}
+}
+
 func TestCommandLineErrors(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"-no-such-flag"}, {"extra-argument"}, {"-check=maybe"}} {

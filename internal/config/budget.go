@@ -137,10 +137,18 @@ func ComputeRouteBudget(r Route) RouteBudget {
 	// task timeout; its retrier counts apart from the configured one.
 	serviceRetries := LambdaServiceRetry.MaxAttempts - 1
 	rb.WorstExecution = addSat(mulSat(rb.TaskTimeout, r.Retry.MaxAttempts), addSat(mulSat(rb.TaskTimeout, serviceRetries), rb.Backoff))
-	if r.Notify.When != NotifyNever {
-		rb.WorstExecution = addSat(rb.WorstExecution, addSat(mulSat(NotifyTaskTimeout(), 1+serviceRetries), LambdaServiceRetry.Backoff()))
-	}
+	rb.WorstExecution = addSat(rb.WorstExecution, notifyWorst(r))
 	return rb
+}
+
+// notifyWorst is the longest the Notify state can take: an invocation to its
+// task timeout, each Lambda service retry another, and their backoff; 0 when
+// the route never notifies.
+func notifyWorst(r Route) time.Duration {
+	if r.Notify.When == NotifyNever {
+		return 0
+	}
+	return addSat(mulSat(NotifyTaskTimeout(), LambdaServiceRetry.MaxAttempts), LambdaServiceRetry.Backoff())
 }
 
 func ceilSecond(d time.Duration) time.Duration {

@@ -301,10 +301,9 @@ func (d *decoder) checkBudgets(c *Config, routes []routeNodes) {
 		if routes[i].budgetInputsBad || rb.WorstExecution < ExpressMaxDuration {
 			continue
 		}
-		attempts := mulSat(rb.TaskTimeout, r.Retry.MaxAttempts+LambdaServiceRetry.MaxAttempts-1)
 		notify := ""
 		if r.Notify.When != NotifyNever {
-			notify = " + " + seconds(rb.WorstExecution-attempts-rb.Backoff) + " notify"
+			notify = " + " + seconds(notifyWorst(r)) + " notify"
 		}
 		d.report(routes[i].node, indexPath("routes", i),
 			"worst case %s = (%d attempts + %d Lambda service retry) × %s + %s backoff%s, not under the %s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",

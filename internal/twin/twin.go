@@ -129,7 +129,9 @@ type Twin struct {
 	cfg     *config.Config
 	store   *fifo.Store
 	history *bolt.DB
-	// asyncHistory is written behind the executions; closed before history.
+	// boltHistory writes into history; asyncHistory is written behind the
+	// executions and feeds it. Both are closed, in that order, before history.
+	boltHistory  *statemachine.BoltHistory
 	asyncHistory *asyncHistory
 	ingress      *ingress.Handler
 	poller       *esm.Poller
@@ -206,11 +208,10 @@ func Start(o Options) (t *Twin, err error) {
 	if t.history, err = bolt.Open(historyPath(o.DataPath), 0o600, &bolt.Options{Timeout: 5 * time.Second, NoSync: true}); err != nil {
 		return nil, fmt.Errorf("open execution history: %w", err)
 	}
-	boltHistory, err := statemachine.NewBoltHistory(t.history, 0)
-	if err != nil {
+	if t.boltHistory, err = statemachine.NewBoltHistory(t.history, 0); err != nil {
 		return nil, err
 	}
-	history := newAsyncHistory(boltHistory, log)
+	history := newAsyncHistory(t.boltHistory, log)
 	t.asyncHistory = history
 	budget := config.ComputeBudget(cfg)
 	if err := createQueues(t.store, cfg, budget); err != nil {
@@ -492,6 +493,14 @@ func (t *Twin) closeStores() error {
 	}
 	if t.asyncHistory != nil {
 		t.asyncHistory.Close()
+	}
+	if t.boltHistory != nil {
+		// Commits what the asynchronous writer handed it; closing the file
+		// first would drop those executions. A history is a log for people:
+		// its failure is logged, not a failed shutdown.
+		if err := t.boltHistory.Close(); err != nil {
+			t.log.Error("local: execution history not written", "error", err.Error())
+		}
 	}
 	if t.history != nil {
 		errs = append(errs, t.history.Close())

@@ -87,3 +87,51 @@ func TestPausedAgainstMoto(t *testing.T) {
 		t.Fatalf("progress lines %q, want a pause and a resume line per run", lines)
 	}
 }
+
+// fakeESM is an event source mapping that reaches Enabled on the first read
+// after a resume, and Disabled never when stuck, else at once.
+type fakeESM struct {
+	stuck   bool
+	updates []bool
+	state   string
+}
+
+func (f *fakeESM) UpdateEventSourceMapping(_ context.Context, in *lambda.UpdateEventSourceMappingInput, _ ...func(*lambda.Options)) (*lambda.UpdateEventSourceMappingOutput, error) {
+	f.updates = append(f.updates, aws.ToBool(in.Enabled))
+	f.state = "Disabling"
+	if aws.ToBool(in.Enabled) {
+		f.state = "Enabling"
+	}
+	return &lambda.UpdateEventSourceMappingOutput{}, nil
+}
+
+func (f *fakeESM) GetEventSourceMapping(context.Context, *lambda.GetEventSourceMappingInput, ...func(*lambda.Options)) (*lambda.GetEventSourceMappingOutput, error) {
+	switch {
+	case f.updates[len(f.updates)-1]:
+		f.state = "Enabled"
+	case !f.stuck:
+		f.state = "Disabled"
+	}
+	return &lambda.GetEventSourceMappingOutput{State: aws.String(f.state)}, nil
+}
+
+// An interrupt while waiting for the mapping to report Disabled still
+// resumes it: the disable was already asked for, and a forwarder left
+// paused stops every delivery.
+func TestPausedResumesWhenInterruptedWhilePausing(t *testing.T) {
+	t.Parallel()
+	esm := &fakeESM{stuck: true} // never reports Disabled
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	ran := false
+	err := Paused(ctx, esm, "uuid-1", time.Millisecond, func(string) {}, func() error { ran = true; return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want the interrupt", err)
+	}
+	if ran {
+		t.Error("the work ran although the pause never took effect")
+	}
+	if len(esm.updates) != 2 || esm.updates[0] || !esm.updates[1] {
+		t.Fatalf("updates %v, want a pause then a resume", esm.updates)
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -154,6 +157,13 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fifo: open %s: %w", path, err)
 	}
+	// bbolt fsyncs the file on every commit but not the directory entry of a
+	// file it has just created: without this, a power cut soon after the
+	// first start could lose the file with every acknowledged message in it.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("fifo: open %s: %w", path, err)
+	}
 	s := &Store{
 		opts:   opts,
 		db:     db,
@@ -279,6 +289,20 @@ func newQueue(name string, set map[string]string, cfg queueConfig, created, modi
 		attempts: map[string]receiveAttempt{},
 		changed:  make(chan struct{}),
 	}
+}
+
+// syncDir flushes a directory's entries to disk. Windows cannot fsync a
+// directory (and does not need to): there it does nothing.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func queueBucketName(name string) []byte { return []byte("q/" + name) }

@@ -176,6 +176,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "redrive %s: %s\n", cmd, explain(err))
+		if code == exitUsage {
+			return exitUsage
+		}
 		return exitError
 	}
 	return code

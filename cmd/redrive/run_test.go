@@ -103,6 +103,7 @@ func TestCLIAgainstMoto(t *testing.T) {
 			{[]string{"redrive", "--all", "--group", "g"}, "--all selects everything"},
 			{[]string{"list", "extra"}, `unexpected argument "extra"`},
 			{[]string{"list", "--since", "last tuesday"}, "want an RFC 3339 time"},
+			{[]string{"redrive", "--pause-esm"}, "--pause-esm needs the event source mapping"},
 		} {
 			code, _, stderr := c.run(t, tc.args...)
 			if code != exitUsage || !strings.Contains(stderr, tc.want) {

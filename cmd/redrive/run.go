@@ -438,8 +438,10 @@ func explain(err error) string {
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
 		case "AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation":
-			return err.Error() + "\n  → the caller lacks a permission: it needs sqs:ReceiveMessage, sqs:SendMessage, sqs:DeleteMessage, " +
-				"sqs:ChangeMessageVisibility, sqs:GetQueueAttributes (and sqs:StartMessageMoveTask, lambda:UpdateEventSourceMapping for --all / --pause-esm)"
+			return err.Error() + "\n  → the caller lacks a permission: it needs sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility, " +
+				"sqs:GetQueueAttributes on the DLQ; sqs:SendMessage, sqs:GetQueueAttributes, sqs:GetQueueUrl on the source queue; " +
+				"sqs:StartMessageMoveTask, sqs:ListMessageMoveTasks, sqs:CancelMessageMoveTask for --all; " +
+				"lambda:UpdateEventSourceMapping, lambda:GetEventSourceMapping for --pause-esm"
 		case "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist":
 			return err.Error() + "\n  → no such queue here: check --region / --endpoint-url, or the queue URLs (--queue-url, --terraform-dir)"
 		}

@@ -298,9 +298,11 @@ func prettyJSON(raw json.RawMessage) string {
 	return buf.String()
 }
 
+// excerpt is s cut to n bytes on a rune boundary (webhook.Bound), saying
+// how long s was when it is cut.
 func excerpt(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return strings.ToValidUTF8(s[:n], "") + "… (" + strconv.Itoa(len(s)) + " bytes)"
+	return webhook.Bound(s, n) + " (" + strconv.Itoa(len(s)) + " bytes)"
 }

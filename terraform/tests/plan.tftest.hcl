@@ -11,8 +11,10 @@ mock_provider "aws" {
   override_during = plan
 }
 
-# The two queues and the state machines get distinct ARNs, so the assertions
-# can tell which one a policy names.
+# The two queues, the three functions and their log groups get distinct ARNs,
+# so the assertions can tell which one a policy names. (The state machines are
+# one per route of whatever config is generated, so they share the mock's ARN:
+# an assertion cannot tell them apart.)
 override_resource {
   target          = aws_sqs_queue.main
   override_during = plan
@@ -30,6 +32,54 @@ override_resource {
     arn = "arn:aws:sqs:ap-northeast-1:123456789012:dlq.fifo"
     id  = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/dlq.fifo"
     url = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/dlq.fifo"
+  }
+}
+
+override_resource {
+  target          = aws_lambda_function.function["deliver"]
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:ap-northeast-1:123456789012:function:deliver"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.function["deliver"]
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/deliver"
+  }
+}
+
+override_resource {
+  target          = aws_lambda_function.function["forward"]
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:ap-northeast-1:123456789012:function:forward"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.function["forward"]
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/forward"
+  }
+}
+
+override_resource {
+  target          = aws_lambda_function.function["notify"]
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:ap-northeast-1:123456789012:function:notify"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.function["notify"]
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/notify"
   }
 }
 

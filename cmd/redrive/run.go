@@ -373,12 +373,17 @@ func connect(ctx context.Context, o *options) (*environment, error) {
 	}
 	if env.queueURL == "" || region == "" {
 		cfg, err := config.Load(o.cfgPath)
-		if err != nil {
+		switch {
+		case err != nil && env.queueURL == "":
 			return nil, fmt.Errorf("no --queue-url/--dlq-url or --terraform-dir, and %w", err)
-		}
-		queueName, dlqName = cfg.QueueName(), cfg.DLQName()
-		if region == "" {
-			region = cfg.Region
+		case err != nil:
+			// The queues are known; the config would only have named the
+			// region, which is then the SDK's (--region's documented default).
+		default:
+			queueName, dlqName = cfg.QueueName(), cfg.DLQName()
+			if region == "" {
+				region = cfg.Region
+			}
 		}
 	}
 	opts := []func(*awsconfig.LoadOptions) error{}

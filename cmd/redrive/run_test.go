@@ -175,6 +175,17 @@ func TestCLIAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("queue URLs need no config", func(t *testing.T) {
+		c := newCLI(t, endpoint, "noconfig")
+		c.park(t, "g1", "w1")
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"list", "--endpoint-url", c.endpoint, "--queue-url", c.source, "--dlq-url", c.dlq,
+			"--config", filepath.Join(t.TempDir(), "missing.yaml")}, &out, &errOut)
+		if code != exitOK || !strings.Contains(out.String(), "w1") {
+			t.Fatalf("list with queue URLs and no routes.yaml: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+		}
+	})
+
 	t.Run("wrong queue is explained", func(t *testing.T) {
 		c := newCLI(t, endpoint, "wrong")
 		c.dlq = strings.Replace(c.dlq, "wrong-dlq", "missing-dlq", 1)

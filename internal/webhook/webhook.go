@@ -212,7 +212,8 @@ const (
 )
 
 // Bound shortens text that travels in causes, failure records and log fields
-// to at most n bytes on a rune boundary, marking the cut with "…".
+// to at most n bytes on a rune boundary, then marks the cut with "…" (three
+// more bytes): a shortened result is at most n+3 bytes long.
 func Bound(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -16,7 +16,7 @@ import (
 func Scenarios() []Scenario {
 	return []Scenario{
 		orderPerGroup, batchPrefersOneGroup, inFlightGroupLock, sendBatchOrder,
-		contentDedup, idDedup, visibilityExpiry, changeVisibility,
+		contentDedup, idDedup, fifoIDCharacters, visibilityExpiry, changeVisibility,
 		staleReceiptHandle, changeVisibilityNotInFlight, queueCounts, receiveAttemptID,
 		deadLetterAfterMaxReceives, messageMoveTask, attributeDigests, redriveAllowPolicy,
 	}
@@ -193,6 +193,47 @@ var contentDedup = Scenario{
 	Moto: &Deviation{
 		Reason:     "moto answers a duplicate with a new MessageId (the message is still not delivered)",
 		Transcript: []string{"duplicate returns the original MessageId: false", "delivered: same body"},
+	},
+}
+
+var fifoIDCharacters = Scenario{
+	Name: "fifo-id-characters",
+	AWS:  "MessageGroupId and MessageDeduplicationId: up to 128 characters, alphanumeric and punctuation (!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~); anything else is refused (API_SendMessage).",
+	Run: func(ctx context.Context, e *Env) []string {
+		url, _, err := e.CreateFIFO(ctx, "q", nil)
+		if err != nil {
+			return []string{ErrorLine(err)}
+		}
+		long := strings.Repeat("x", 128)
+		var tr []string
+		for _, c := range []struct{ label, group, dedup string }{
+			{"128-character ids", long, long},
+			{"punctuation group", `!"#$%&'()*+,-./:;<=>?@[\]^_` + "`{|}~", ""},
+			{"group with a space", "a b", ""},
+			{"non-ASCII group", "é", ""},
+			{"129-character group", long + "x", ""},
+			{"dedup id with a space", "G", "a b"},
+			{"129-character dedup id", "G", long + "x"},
+		} {
+			in := &sqs.SendMessageInput{QueueUrl: &url, MessageGroupId: aws.String(c.group), MessageBody: aws.String(c.label)}
+			if c.dedup != "" {
+				in.MessageDeduplicationId = aws.String(c.dedup)
+			}
+			if _, err := e.Client.SendMessage(ctx, in); err != nil {
+				tr = append(tr, c.label+": "+ErrorLine(err))
+			} else {
+				tr = append(tr, c.label+": sent")
+			}
+		}
+		return tr
+	},
+	Want: []string{"128-character ids: sent", "punctuation group: sent", "group with a space: error InvalidParameterValue",
+		"non-ASCII group: error InvalidParameterValue", "129-character group: error InvalidParameterValue",
+		"dedup id with a space: error InvalidParameterValue", "129-character dedup id: error InvalidParameterValue"},
+	Moto: &Deviation{
+		Reason: "moto 5.2.1 accepts any MessageGroupId and MessageDeduplicationId",
+		Transcript: []string{"128-character ids: sent", "punctuation group: sent", "group with a space: sent",
+			"non-ASCII group: sent", "129-character group: sent", "dedup id with a space: sent", "129-character dedup id: sent"},
 	},
 }
 

@@ -9,6 +9,9 @@
 //
 // Differences found against moto 5.2.1 (AWS's documented behaviour first):
 //
+//   - Group and deduplication ids: AWS refuses a MessageGroupId or
+//     MessageDeduplicationId beyond 128 characters or with anything but ASCII
+//     letters, digits and punctuation; moto accepts them.
 //   - Duplicate send: AWS answers a duplicate within the 5-minute window with
 //     the original message's MessageId ("accepted successfully but not
 //     delivered"); moto answers with a fresh MessageId that is never

@@ -231,4 +231,8 @@ func TestCLIAgainstTheTwin(t *testing.T) {
 	if n := c.count(t, c.dlq); n != 0 {
 		t.Fatalf("DLQ holds %d after the move task, want 0", n)
 	}
+	code, _, stderr = c.run(t, "redrive", "--all")
+	if code != exitNothing || !strings.Contains(stderr, "is empty") {
+		t.Fatalf("redrive --all on an empty DLQ: exit %d, stderr %q; want exit %d", code, stderr, exitNothing)
+	}
 }

@@ -30,8 +30,16 @@ var ErrMoveTaskUnsupported = errors.New("the endpoint does not support SQS messa
 // MoveAll starts an SQS message move task from the DLQ back to the source
 // queue at rate messages per second (0: SQS's own pace), reports progress every
 // poll, and waits for it to end. When ctx is cancelled the task is cancelled
-// (messages already moved stay moved).
+// (messages already moved stay moved). An empty DLQ is ErrEmptyDLQ, as for
+// the other operations.
 func (t *Tool) MoveAll(ctx context.Context, rate int32, poll time.Duration) (MoveTask, error) {
+	n, err := t.approximateCount(ctx, t.DLQURL)
+	if err != nil {
+		return MoveTask{}, err
+	}
+	if n == 0 {
+		return MoveTask{}, ErrEmptyDLQ
+	}
 	dlqARN, err := t.queueARN(ctx, t.DLQURL)
 	if err != nil {
 		return MoveTask{}, err

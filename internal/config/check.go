@@ -265,7 +265,7 @@ func (d *decoder) crossChecks(c *Config, root, target, notify fields, routes []r
 				groups[r.Group.Value] = rn.group
 			}
 		}
-		if !strings.HasPrefix(r.TargetURL, "http") {
+		if rn.targetURL == nil {
 			needBase = true
 			r.TargetURL = c.Target.BaseURL + r.TargetURL
 		}

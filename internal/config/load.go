@@ -97,6 +97,7 @@ func defaultConfig(path string) *Config {
 // routeNodes keeps where a route's settings are, for checks across routes.
 type routeNodes struct {
 	node, name, path, group, dedup *yaml.Node
+	targetURL                      *yaml.Node // nil: the route's URL is target.base_url + target_path
 	notifyWhen                     *yaml.Node // overrides.notify.when
 	budgetInputsBad                bool       // an override the budget depends on was invalid
 }
@@ -431,7 +432,8 @@ func (d *decoder) routes(root fields, c *Config) []routeNodes {
 				d.report(tp, f.child("target_path"), "%s", msg)
 			}
 		}
-		if tu := f.str("target_url", &r.TargetURL); tu != nil {
+		if rn.targetURL = f.str("target_url", &r.TargetURL); rn.targetURL != nil {
+			tu := rn.targetURL
 			if msg := checkURL(r.TargetURL, true); msg != "" {
 				d.report(tu, f.child("target_url"), "%s", msg)
 			}

@@ -182,6 +182,24 @@ func TestNotifyDefaultsToFinalWithAChannel(t *testing.T) {
 	}
 }
 
+// A route's target_url is its URL as written, whatever the case of its scheme
+// (url.Parse accepts HTTPS://); only routes without one take target.base_url.
+func TestTargetURLIsNotJoinedToTheBaseURL(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		head + "    target_url: HTTPS://other.example.com/hook\n",
+		base + "    target_url: HTTPS://other.example.com/hook\n",
+	} {
+		c, err := Parse("u.yaml", []byte(src))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, src)
+		}
+		if got := c.Routes[0].TargetURL; got != "HTTPS://other.example.com/hook" {
+			t.Errorf("TargetURL = %q, want the target_url as written\n%s", got, src)
+		}
+	}
+}
+
 func TestOverridesMergeOverTopLevel(t *testing.T) {
 	t.Parallel()
 	c, err := Load("testdata/overrides.yaml")

@@ -90,10 +90,15 @@ func TestAWSToolsAgainstTwin(t *testing.T) {
 		t.Errorf("get-event-source-mapping: %+v", mapping)
 	}
 	aws("lambda", "update-event-source-mapping", "--uuid", tw.MappingUUID, "--no-enabled")
-	must(t, json.Unmarshal(aws("lambda", "get-event-source-mapping", "--uuid", tw.MappingUUID), &mapping))
-	if mapping.State != "Disabled" {
-		t.Errorf("after update --no-enabled: %s", mapping.State)
-	}
+	// As on AWS, the mapping passes through Disabling while a receive (here
+	// the poller's long poll of up to a second) or a batch is still running.
+	waitFor(t, 10*time.Second, "the mapping Disabled after update --no-enabled", func() bool {
+		must(t, json.Unmarshal(aws("lambda", "get-event-source-mapping", "--uuid", tw.MappingUUID), &mapping))
+		if mapping.State != "Disabled" && mapping.State != "Disabling" {
+			t.Fatalf("after update --no-enabled: %s", mapping.State)
+		}
+		return mapping.State == "Disabled"
+	})
 	aws("lambda", "update-event-source-mapping", "--uuid", tw.MappingUUID, "--enabled")
 
 	// cmd/redrive, pausing the mapping while it moves the message back.

@@ -3,7 +3,6 @@ package asl
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -83,7 +82,7 @@ func Build(cfg *config.Config, r config.Route) StateMachine {
 	return StateMachine{
 		Comment:        fmt.Sprintf("Delivers webhooks of route %s (state machine %s). %s", r.Name, cfg.StateMachineName(r), GeneratedComment),
 		StartAt:        StateDeliver,
-		TimeoutSeconds: seconds(budget.WorstExecution),
+		TimeoutSeconds: config.WholeSeconds(budget.WorstExecution),
 		QueryLanguage:  QueryLanguageJSONPath,
 		States:         states,
 	}
@@ -126,7 +125,7 @@ func deliverState(r config.Route, budget config.RouteBudget, onFailure string) S
 		// Keep the function's answer (webhook.DeliverResult), not the SDK metadata.
 		ResultSelector: map[string]any{"Payload.$": "$.Payload"},
 		ResultPath:     PathOf(PathDelivery),
-		TimeoutSeconds: seconds(budget.TaskTimeout),
+		TimeoutSeconds: config.WholeSeconds(budget.TaskTimeout),
 		Retry:          retry,
 		Catch:          []Catcher{{ErrorEquals: []string{ErrorAll}, ResultPath: PathOf(PathError), Next: onFailure}},
 		Next:           StateDelivered,
@@ -175,7 +174,7 @@ func notifyState() State {
 			},
 		},
 		ResultPath:     NullPath(),
-		TimeoutSeconds: seconds(config.NotifyTaskTimeout()),
+		TimeoutSeconds: config.WholeSeconds(config.NotifyTaskTimeout()),
 		Retry:          []Retrier{retrier(slices.Clone(webhook.LambdaServiceErrors), config.LambdaServiceRetry)},
 		Catch:          []Catcher{{ErrorEquals: []string{ErrorAll}, ResultPath: PathOf(PathNotifyError), Next: StateRethrow}},
 		Next:           StateRethrow,
@@ -185,7 +184,7 @@ func notifyState() State {
 // retrier is the ASL form of a retry policy; MaxAttempts in config counts
 // the first attempt, in ASL only the retries.
 func retrier(errs []string, r config.Retry) Retrier {
-	interval := seconds(r.Interval)
+	interval := config.WholeSeconds(r.Interval)
 	attempts := r.MaxAttempts - 1
 	backoff := r.BackoffRate
 	return Retrier{
@@ -193,13 +192,7 @@ func retrier(errs []string, r config.Retry) Retrier {
 		IntervalSeconds: &interval,
 		MaxAttempts:     &attempts,
 		BackoffRate:     &backoff,
-		MaxDelaySeconds: seconds(r.MaxDelay),
+		MaxDelaySeconds: config.WholeSeconds(r.MaxDelay),
 		JitterStrategy:  string(r.Jitter),
 	}
-}
-
-// seconds is d in whole seconds, rounded up: ASL takes integers, and a wait
-// or timeout must never come out shorter than configured.
-func seconds(d time.Duration) int {
-	return int((d + time.Second - 1) / time.Second)
 }

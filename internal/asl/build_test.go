@@ -81,10 +81,10 @@ func TestBuildDeliverFollowsRetryPolicy(t *testing.T) {
 	forEachWorkflow(t, func(t *testing.T, _ *config.Config, r config.Route, sm StateMachine) {
 		d := sm.States[StateDeliver]
 		budget := config.ComputeRouteBudget(r)
-		if d.TimeoutSeconds != seconds(config.TaskTimeout(r.Timeout)) || d.TimeoutSeconds*1e9 != int(budget.TaskTimeout) {
+		if d.TimeoutSeconds != config.WholeSeconds(config.TaskTimeout(r.Timeout)) || d.TimeoutSeconds*1e9 != int(budget.TaskTimeout) {
 			t.Errorf("Deliver TimeoutSeconds = %d, want the budget's task timeout %v", d.TimeoutSeconds, budget.TaskTimeout)
 		}
-		if sm.TimeoutSeconds != seconds(budget.WorstExecution) {
+		if sm.TimeoutSeconds != config.WholeSeconds(budget.WorstExecution) {
 			t.Errorf("TimeoutSeconds = %d, want the worst execution %v", sm.TimeoutSeconds, budget.WorstExecution)
 		}
 		if d.Parameters["FunctionName"] != Placeholder(DeliverFunctionARNVar) {
@@ -155,7 +155,7 @@ func TestBuildFailureBranchFollowsNotifyPolicy(t *testing.T) {
 			if rp := notify.Catch[0].ResultPath; rp == PathOf(PathError) || rp.IsZero() || rp.Null {
 				t.Errorf("Notify Catch ResultPath %+v would replace or lose the original error", rp)
 			}
-			if notify.TimeoutSeconds != seconds(config.NotifyTaskTimeout()) {
+			if notify.TimeoutSeconds != config.WholeSeconds(config.NotifyTaskTimeout()) {
 				t.Errorf("Notify TimeoutSeconds = %d, want %v", notify.TimeoutSeconds, config.NotifyTaskTimeout())
 			}
 		}

@@ -151,6 +151,11 @@ func notifyWorst(r Route) time.Duration {
 	return addSat(mulSat(NotifyTaskTimeout(), LambdaServiceRetry.MaxAttempts), LambdaServiceRetry.Backoff())
 }
 
+// WholeSeconds is d in whole seconds, rounded up: AWS takes integer seconds
+// (ASL intervals and timeouts, SQS and Lambda settings), and a wait or timeout
+// must never come out shorter than configured.
+func WholeSeconds(d time.Duration) int { return int(ceilSecond(d) / time.Second) }
+
 func ceilSecond(d time.Duration) time.Duration {
 	if d > math.MaxInt64-time.Second {
 		return d

@@ -154,3 +154,22 @@ func TestMaxBodyBytesFitsTheExecutionInput(t *testing.T) {
 		t.Errorf("MaxBodyBytes %d is not the largest that fits: %d more bytes still fit", MaxBodyBytes, 3)
 	}
 }
+
+func TestWholeSeconds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		d    time.Duration
+		want int
+	}{
+		{0, 0},
+		{time.Second, 1},
+		{1500 * time.Millisecond, 2},
+		{time.Nanosecond, 1},
+		{5400 * time.Second, 5400},
+		{math.MaxInt64, int(math.MaxInt64 / int64(time.Second))}, // no overflow into a negative
+	} {
+		if got := WholeSeconds(tc.d); got != tc.want {
+			t.Errorf("WholeSeconds(%v) = %d, want %d", tc.d, got, tc.want)
+		}
+	}
+}

@@ -225,13 +225,13 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 			AlarmName:                cfg.Service + "-dlq-not-empty",
 			BatchSize:                cfg.Queue.BatchSize,
 			DLQName:                  cfg.DLQName(),
-			DLQRetentionSeconds:      seconds(cfg.Queue.DLQRetention),
+			DLQRetentionSeconds:      config.WholeSeconds(cfg.Queue.DLQRetention),
 			HighThroughput:           cfg.Queue.HighThroughput,
 			MaxConcurrency:           cfg.Queue.MaxConcurrency,
 			MaxReceiveCount:          cfg.Queue.MaxReceiveCount,
 			Name:                     cfg.QueueName(),
-			RetentionSeconds:         seconds(cfg.Queue.Retention),
-			VisibilityTimeoutSeconds: seconds(budget.VisibilityTimeout),
+			RetentionSeconds:         config.WholeSeconds(cfg.Queue.Retention),
+			VisibilityTimeoutSeconds: config.WholeSeconds(budget.VisibilityTimeout),
 		},
 		Region:  cfg.Region,
 		Routes:  make(map[string]route, len(cfg.Routes)),
@@ -278,7 +278,7 @@ func newFunction(cfg *config.Config, name string, memoryMB int, timeout time.Dur
 		MemoryMB:       memoryMB,
 		Name:           cfg.FunctionName(name),
 		RoleName:       roleName(cfg.FunctionName(name)),
-		TimeoutSeconds: seconds(timeout),
+		TimeoutSeconds: config.WholeSeconds(timeout),
 		Zip:            name + ".zip",
 	}
 }
@@ -344,8 +344,4 @@ func roleName(name string) string {
 	sum := sha256.Sum256([]byte(name))
 	suffix := "-" + hex.EncodeToString(sum[:])[:8]
 	return name[:maxRoleName-len(suffix)] + suffix
-}
-
-func seconds(d time.Duration) int {
-	return int((d + time.Second - 1) / time.Second)
 }

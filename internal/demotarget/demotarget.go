@@ -142,6 +142,9 @@ func (t *Target) setFailing(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		t.failRate = f
+		if q.Get("count") == "" {
+			t.failNext = 0 // a rate alone replaces an earlier count or "until /recover"
+		}
 	}
 	if q.Get("count") == "" && q.Get("rate") == "" {
 		t.failNext = -1

@@ -56,12 +56,16 @@ func TestFailureModes(t *testing.T) {
 	if w := do(t, d, "POST", "/fail?rate=2"); w.Code != http.StatusBadRequest {
 		t.Errorf("rate 2 accepted: %d", w.Code)
 	}
+	do(t, d, "POST", "/fail")
+	do(t, d, "POST", "/fail?rate=0")
+	check("rate 0 after /fail", statuses(1), 200)
+	do(t, d, "POST", "/recover")
 
 	var s demotarget.Status
 	if err := json.Unmarshal(do(t, d, "GET", "/status").Body.Bytes(), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.Received != 11 || s.Failed != 7 || len(s.Recent) != 11 || s.Recent[0].WebhookID != "wh-1" || s.Recent[0].Path != "/api/hook" {
+	if s.Received != 12 || s.Failed != 7 || len(s.Recent) != 12 || s.Recent[0].WebhookID != "wh-1" || s.Recent[0].Path != "/api/hook" {
 		t.Errorf("status %+v", s)
 	}
 	if w := do(t, d, "GET", "/api/hook"); w.Code != http.StatusNotFound {

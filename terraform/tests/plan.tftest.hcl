@@ -300,10 +300,22 @@ run "iam_scoping" {
   }
   assert {
     condition = (
-      length(local.webhookq.secrets.ssm_parameters) + length(local.webhookq.secrets.secrets_manager) ==
-      length(flatten([for s in jsondecode(aws_iam_role_policy.function["deliver"].policy).Statement : s.Resource if s.Sid == "ReadSecretParameters" || s.Sid == "ReadSecrets"]))
+      length(local.webhookq.secrets.ssm_parameters) ==
+      length(flatten([for s in jsondecode(aws_iam_role_policy.function["deliver"].policy).Statement : s.Resource if s.Sid == "ReadSecretParameters"]))
     )
-    error_message = "deliver reads exactly the referenced secrets"
+    error_message = "deliver reads exactly the referenced parameters"
+  }
+  assert {
+    # A name gets its ARN with the random suffix's wildcard; an ARN, which may
+    # be complete or partial, is granted as written and with the wildcard.
+    condition = (
+      toset(flatten([for s in jsondecode(aws_iam_role_policy.function["deliver"].policy).Statement : s.Resource if s.Sid == "ReadSecrets"])) ==
+      toset(flatten([
+        for n in local.webhookq.secrets.secrets_manager :
+        startswith(n, "arn:") ? [n, "${n}-??????"] : ["arn:aws:secretsmanager:${local.webhookq.region}:123456789012:secret:${n}-??????"]
+      ]))
+    )
+    error_message = "deliver reads exactly the referenced secrets, a partial ARN included"
   }
 }
 

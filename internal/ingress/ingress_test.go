@@ -81,6 +81,8 @@ func TestIngressAnswers(t *testing.T) {
 		{name: "missing dedup header", method: "POST", path: "/hooks/h", headers: map[string]string{"X-Group": "g", "X-Event-Type": "e"}, body: "x", status: 400, message: "missing header X-Delivery-Id (the route deduplicates on it)"},
 		{name: "missing carried header", method: "POST", path: "/hooks/h", headers: map[string]string{"X-Group": "g", "X-Delivery-Id": "d"}, body: "x", status: 400, message: "missing header X-Event-Type (the route carries it)"},
 		{name: "body without the group field", method: "POST", path: "/hooks/b", body: `{"account":{}}`, status: 400, message: "missing body field account.id (the route groups by it)"},
+		{name: "group SQS refuses", method: "POST", path: "/hooks/h", headers: map[string]string{"X-Group": "a b", "X-Delivery-Id": "d", "X-Event-Type": "e"}, body: "x", status: 400,
+			message: "Value for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length."},
 		{name: "body not JSON", method: "POST", path: "/hooks/b", body: `nope`, status: 400, message: "missing body field account.id (the route groups by it)"},
 		{name: "empty body", method: "POST", path: "/hooks/s", body: ``, status: 400, message: "empty body (an SQS message needs at least one character)"},
 		{name: "exactly the limit", method: "POST", path: "/hooks/s", body: strings.Repeat("a", 64), status: 200},

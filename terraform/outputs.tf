@@ -19,7 +19,7 @@ output "queue_arn" {
 }
 
 output "dlq_url" {
-  description = "The dead-letter queue's URL (cmd/redrive -dlq)."
+  description = "The dead-letter queue's URL (cmd/redrive --dlq-url; --terraform-dir reads it from here)."
   value       = aws_sqs_queue.dlq.url
 }
 

@@ -150,6 +150,7 @@ func TestSchemaRejectsCommonMistakes(t *testing.T) {
 		{"two secret sources", head + "target:\n  signing_secret: {env: A, ssm_parameter: /a}\n"},
 		{"bad duration", base + "queue: {retention: 4 days}\n"},
 		{"bad group", base + "  - {name: b, path: /b, group: orders}\n"},
+		{"ssm hierarchy without a leading slash", head + "target:\n  signing_secret: {ssm_parameter: app/signing}\n"},
 	} {
 		path := filepath.Join(t.TempDir(), "routes.yaml")
 		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {

@@ -520,7 +520,11 @@ func checkPolicies(t *testing.T, c clients, s *staged, out applied, fns map[stri
 	}{
 		{s.Locals.Ingress.RoleName, "sqs:SendMessage", []string{out.QueueARN}},
 		{s.Locals.Functions["forward"].RoleName, "states:StartSyncExecution", smARNs},
+		{s.Locals.Functions["forward"].RoleName, "sqs:ReceiveMessage", []string{out.QueueARN}},
+		{s.Locals.Functions["forward"].RoleName, "sqs:DeleteMessage", []string{out.QueueARN}},
 		{s.Locals.Functions["forward"].RoleName, "sqs:ChangeMessageVisibility", []string{out.QueueARN}},
+		// The forwarder parks failed messages in the DLQ itself (WEBHOOKQ_DLQ_URL).
+		{s.Locals.Functions["forward"].RoleName, "sqs:SendMessage", []string{out.DLQARN}},
 		{s.Locals.Functions["forward"].RoleName, "logs:PutLogEvents", []string{fns["forward"].LogGroupARN + ":*"}},
 		{s.Locals.Functions["deliver"].RoleName, "ssm:GetParameter", nil},
 		{s.Locals.Functions["notify"].RoleName, "sns:Publish", []string{topicARN}},

@@ -198,6 +198,15 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out ap
 			aws.ToString(parked[0].MessageAttributes[webhook.AttrWebhookID].StringValue) != id {
 			t.Fatalf("DLQ holds %d messages %v; want the webhook %s with its body", len(parked), parked, id)
 		}
+		// The forwarder parked it (WEBHOOKQ_DLQ_URL), not SQS's redrive
+		// policy: the failure it records is on the message.
+		var failure webhook.Failure
+		if a, ok := parked[0].MessageAttributes[webhook.AttrFailure]; !ok ||
+			json.Unmarshal([]byte(aws.ToString(a.StringValue)), &failure) != nil ||
+			failure.Error != webhook.ErrRetryable || failure.ReceiveCount != s.Locals.Queue.MaxReceiveCount {
+			t.Errorf("parked message's %s attribute %v: want the forwarder's record of a %s failure on receive %d",
+				webhook.AttrFailure, aws.ToString(parked[0].MessageAttributes[webhook.AttrFailure].StringValue), webhook.ErrRetryable, s.Locals.Queue.MaxReceiveCount)
+		}
 		// One notification per channel: SNS (read from the subscribed queue)
 		// and Slack, both naming the webhook.
 		notes := receiveAll(t, c, notifications)

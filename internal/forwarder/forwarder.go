@@ -311,9 +311,11 @@ type verdict struct {
 func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict {
 	p, err := parseRecord(f.cfg, rec)
 	if err != nil {
+		// The message may quote attribute values (an unknown route's name),
+		// which are as long as the sender made them: bound it like a cause.
 		f.log.LogAttrs(ctx, slog.LevelError, "record rejected; it will go to the DLQ",
-			recordAttrs(rec, slog.String("error", err.Error()))...)
-		return verdict{outcome: permanent, final: &webhook.Failure{Error: webhook.ErrPermanent, Cause: err.Error()}}
+			recordAttrs(rec, slog.String("error", webhook.Bound(err.Error(), maxLoggedCause)))...)
+		return verdict{outcome: permanent, final: &webhook.Failure{Error: webhook.ErrPermanent, Cause: webhook.Bound(err.Error(), maxFailureCause)}}
 	}
 	env := p.envelope
 	attrs := []slog.Attr{
@@ -444,17 +446,18 @@ func (f *Forwarder) setVisibility(ctx context.Context, rec events.SQSMessage, de
 }
 
 // recordAttrs identifies a record in a log line from its raw fields (for
-// records that were not, or could not be, parsed).
+// records that were not, or could not be, parsed). The message attributes are
+// as long as the sender made them, so they are bounded.
 func recordAttrs(rec events.SQSMessage, extra ...slog.Attr) []slog.Attr {
 	attrs := []slog.Attr{
 		slog.String("message_id", rec.MessageId),
 		slog.String("group", rec.Attributes[attrMessageGroupID]),
 	}
 	if a, ok := rec.MessageAttributes[webhook.AttrWebhookID]; ok && a.StringValue != nil {
-		attrs = append(attrs, slog.String("webhook_id", *a.StringValue))
+		attrs = append(attrs, slog.String("webhook_id", webhook.Bound(*a.StringValue, maxLoggedCause)))
 	}
 	if a, ok := rec.MessageAttributes[webhook.AttrRoute]; ok && a.StringValue != nil {
-		attrs = append(attrs, slog.String("route", *a.StringValue))
+		attrs = append(attrs, slog.String("route", webhook.Bound(*a.StringValue, maxLoggedCause)))
 	}
 	return append(attrs, extra...)
 }

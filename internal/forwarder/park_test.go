@@ -221,3 +221,29 @@ func TestNewNeedsDeadLettersForDLQ(t *testing.T) {
 		t.Error("New accepted a DLQ URL without DeadLetters")
 	}
 }
+
+// TestRejectedRecordCauseIsBounded: a record rejected for an attribute value
+// (here a 100 KB route name) is parked and logged with a bounded cause, so
+// the failure attribute cannot push the parked copy past SQS's message size.
+func TestRejectedRecordCauseIsBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, withDLQ)
+	long := strings.Repeat("r", 100_000)
+	if _, err := h.fwd.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record("1", "g1", long, 1, "{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	in, ok := h.dlq.sent("wh-1")
+	if !ok {
+		t.Fatal("the rejected record was not parked")
+	}
+	var f webhook.Failure
+	if err := json.Unmarshal([]byte(aws.ToString(in.MessageAttributes[webhook.AttrFailure].StringValue)), &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Error != webhook.ErrPermanent || !strings.Contains(f.Cause, "unknown route") || len(f.Cause) > 4096 {
+		t.Errorf("failure %s with a cause of %d bytes; want Webhook.Permanent, unknown route, at most 4 KiB", f.Error, len(f.Cause))
+	}
+	if n := len(h.logs.String()); n > 8192 {
+		t.Errorf("the log holds %d bytes for one rejected record; the quoted route name is not bounded", n)
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/redrive"
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // Exit statuses (documented in the package comment and docs/operations.md).
@@ -338,12 +339,10 @@ func dash(s string) string {
 	return s
 }
 
+// oneLine collapses s to one line of at most n bytes (plus "…" when cut),
+// never cutting inside a rune.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
+	return webhook.Bound(strings.Join(strings.Fields(s), " "), n)
 }
 
 // environment is what a command works on once flags, outputs and config are resolved.

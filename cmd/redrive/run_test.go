@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -234,5 +235,13 @@ func TestCLIAgainstTheTwin(t *testing.T) {
 	code, _, stderr = c.run(t, "redrive", "--all")
 	if code != exitNothing || !strings.Contains(stderr, "is empty") {
 		t.Fatalf("redrive --all on an empty DLQ: exit %d, stderr %q; want exit %d", code, stderr, exitNothing)
+	}
+}
+
+func TestOneLineNeverCutsARune(t *testing.T) {
+	t.Parallel()
+	got := oneLine("déjà\nvu: "+strings.Repeat("é", 50), 20)
+	if !utf8.ValidString(got) || !strings.HasPrefix(got, "déjà vu: ") || !strings.HasSuffix(got, "…") || len(got) > 20+len("…") {
+		t.Errorf("oneLine = %q", got)
 	}
 }

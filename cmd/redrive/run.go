@@ -416,7 +416,7 @@ func connect(ctx context.Context, o *options) (*environment, error) {
 type tfOutputs struct {
 	QueueURL struct{ Value string } `json:"queue_url"`
 	DLQURL   struct{ Value string } `json:"dlq_url"`
-	ESMUUID  struct{ Value string } `json:"event_source_mapping_uuid"`
+	ESMUUID  struct{ Value string } `json:"forward_event_source_mapping_uuid"`
 }
 
 func terraformOutputs(ctx context.Context, dir string) (tfOutputs, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -243,5 +244,37 @@ func TestOneLineNeverCutsARune(t *testing.T) {
 	got := oneLine("déjà\nvu: "+strings.Repeat("é", 50), 20)
 	if !utf8.ValidString(got) || !strings.HasPrefix(got, "déjà vu: ") || !strings.HasSuffix(got, "…") || len(got) > 20+len("…") {
 		t.Errorf("oneLine = %q", got)
+	}
+}
+
+// The queue URLs and the mapping come from the names the module's
+// outputs.tf gives them (read from a state file as `terraform apply` leaves it).
+func TestTerraformOutputsNames(t *testing.T) {
+	t.Parallel()
+	testenv.Terraform(t)
+	dir := t.TempDir()
+	state, err := os.ReadFile(filepath.Join("testdata", "applied-state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "terraform.tfstate"), state, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := terraformOutputs(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out.QueueURL.Value, "/sales-approvals.fifo") || !strings.HasSuffix(out.DLQURL.Value, "/sales-approvals-dlq.fifo") ||
+		out.ESMUUID.Value != "6c9f6d0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f" {
+		t.Fatalf("outputs read as %+v", out)
+	}
+	module, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "terraform", "outputs.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"queue_url", "dlq_url", "forward_event_source_mapping_uuid"} {
+		if !strings.Contains(string(module), `output "`+name+`"`) {
+			t.Errorf("terraform/outputs.tf has no output %q, which redrive reads", name)
+		}
 	}
 }

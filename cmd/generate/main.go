@@ -18,9 +18,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/webhookq/webhookq/internal/bundle"
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate"
+	"github.com/webhookq/webhookq/internal/generate/bundle"
 )
 
 const usageText = `usage: go run ./cmd/generate [flags]
@@ -53,7 +53,7 @@ const (
 )
 
 // defaultPluginDir is the filesystem mirror holding the AWS provider on the
-// project's machines (internal/testenv.ProviderMirror).
+// project's machines (internal/testkit/testenv.ProviderMirror).
 const defaultPluginDir = "/opt/tf-plugins"
 
 func main() {

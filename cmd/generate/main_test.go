@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/webhookq/webhookq/internal/bundle"
 	"github.com/webhookq/webhookq/internal/generate"
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/generate/bundle"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
 
 // workspace is a temporary repository root holding a copy of the example

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while run writes it.

@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/webhookq/webhookq/internal/fifo"
-	"github.com/webhookq/webhookq/internal/sqsapi"
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
+	"github.com/webhookq/webhookq/internal/twin/fifo"
+	"github.com/webhookq/webhookq/internal/twin/sqsapi"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 

@@ -1,6 +1,6 @@
 // Command deliver is the deliver Lambda (provided.al2023 bootstrap): one HTTP
 // delivery attempt per invocation, invoked by a route's workflow. The work is
-// in internal/delivery; this wires the configuration and the AWS clients.
+// in internal/lambda/delivery; this wires the configuration and the AWS clients.
 package main
 
 import (
@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/delivery"
-	"github.com/webhookq/webhookq/internal/secret"
+	"github.com/webhookq/webhookq/internal/lambda/delivery"
+	"github.com/webhookq/webhookq/internal/lambda/secret"
 )
 
 func main() {

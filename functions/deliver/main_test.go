@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/lambdarie"
+	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webhookq/webhookq/internal/bundle"
-	"github.com/webhookq/webhookq/internal/lambdarie"
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/generate/bundle"
+	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
 
 // BenchmarkColdStart is the forward bootstrap's cold start under the
@@ -35,7 +35,7 @@ func BenchmarkColdStart(b *testing.B) {
 }
 
 // BenchmarkZipSize reports the forward deployment package's size: the
-// bootstrap built for provided.al2023 on arm64 the way internal/bundle builds
+// bootstrap built for provided.al2023 on arm64 the way internal/generate/bundle builds
 // it, zipped with routes.yaml by bundle.Zip. The time per op is the build.
 func BenchmarkZipSize(b *testing.B) {
 	root := testenv.RepoRoot(b)

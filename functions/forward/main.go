@@ -1,6 +1,6 @@
 // Command forward is the forward Lambda: the SQS FIFO queue's event source
 // mapping invokes it with a batch of webhooks, and it runs each through its
-// route's Express state machine with StartSyncExecution (internal/forwarder).
+// route's Express state machine with StartSyncExecution (internal/lambda/forwarder).
 //
 // Environment: WEBHOOKQ_STATE_MACHINE_ARN_PREFIX (required),
 // WEBHOOKQ_QUEUE_URL (optional; else derived from the record's queue ARN),
@@ -29,7 +29,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/forwarder"
+	"github.com/webhookq/webhookq/internal/lambda/forwarder"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 

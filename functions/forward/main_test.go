@@ -26,8 +26,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/webhookq/webhookq/internal/lambdarie"
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -185,7 +185,7 @@ type batch struct {
 
 func mixedBatch(t testing.TB) batch {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "internal", "forwarder", "testdata", "batch_mixed.json"))
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "internal", "lambda", "forwarder", "testdata", "batch_mixed.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

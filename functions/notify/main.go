@@ -1,6 +1,6 @@
 // Command notify is the notify Lambda (provided.al2023 bootstrap): it reports
 // a failed delivery on SNS and Slack, invoked by a route's workflow. The work
-// is in internal/notifier; this wires the configuration and the AWS clients.
+// is in internal/lambda/notifier; this wires the configuration and the AWS clients.
 package main
 
 import (
@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/notifier"
-	"github.com/webhookq/webhookq/internal/secret"
+	"github.com/webhookq/webhookq/internal/lambda/notifier"
+	"github.com/webhookq/webhookq/internal/lambda/secret"
 )
 
 func main() {

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"path"
 
-	"github.com/webhookq/webhookq/internal/asl"
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/tfgen"
+	"github.com/webhookq/webhookq/internal/generate/asl"
+	"github.com/webhookq/webhookq/internal/generate/tfgen"
 )
 
 // Output locations, relative to the repository root.

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/<case>/want from the generator")

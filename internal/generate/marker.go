@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/webhookq/webhookq/internal/asl"
-	"github.com/webhookq/webhookq/internal/tfgen"
+	"github.com/webhookq/webhookq/internal/generate/asl"
+	"github.com/webhookq/webhookq/internal/generate/tfgen"
 )
 
 // IsGenerated reports whether data is a JSON file that generate wrote, by the

@@ -11,9 +11,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/webhookq/webhookq/internal/asl"
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/generate/asl"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/zclconf/go-cty/cty"
 )
 

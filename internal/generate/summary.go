@@ -9,9 +9,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/webhookq/webhookq/internal/bundle"
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/tfgen"
+	"github.com/webhookq/webhookq/internal/generate/bundle"
+	"github.com/webhookq/webhookq/internal/generate/tfgen"
 )
 
 // Summary is what cmd/generate prints after generating: where each route's

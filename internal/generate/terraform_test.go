@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/webhookq/webhookq/internal/bundle"
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/generate/bundle"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
 
 // TestTerraformValidatesGoldenCases runs the real terraform (init from the

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
 
 // TestPausedAgainstMoto disables and re-enables a real event source mapping

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/twin"
 	"github.com/webhookq/webhookq/internal/webhook"
 )

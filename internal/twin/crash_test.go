@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webhookq/webhookq/internal/testenv"
+	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
 
 // crashConfig deduplicates on the provider's delivery id, as the example

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
-	"github.com/webhookq/webhookq/internal/console"
+	"github.com/webhookq/webhookq/internal/twin/console"
 
-	"github.com/webhookq/webhookq/internal/statemachine"
+	"github.com/webhookq/webhookq/internal/twin/statemachine"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/webhookq/webhookq/internal/statemachine"
+	"github.com/webhookq/webhookq/internal/twin/statemachine"
 )
 
 // asyncHistory writes finished executions to the history store in the

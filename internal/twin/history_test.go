@@ -10,7 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/webhookq/webhookq/internal/statemachine"
+	"github.com/webhookq/webhookq/internal/twin/statemachine"
 )
 
 // TestAsyncHistoryAppendAfterClose: Close writes what is pending; an

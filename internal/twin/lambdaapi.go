@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/webhookq/webhookq/internal/esm"
+	"github.com/webhookq/webhookq/internal/twin/esm"
 )
 
 // lambdaPrefix starts the paths of Lambda's REST API the twin answers: the

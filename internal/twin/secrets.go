@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/secret"
+	"github.com/webhookq/webhookq/internal/lambda/secret"
 )
 
 // There is no SSM or Secrets Manager on the twin. A secret referenced by

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/webhookq/webhookq/internal/fifo"
 	"github.com/webhookq/webhookq/internal/twin"
+	"github.com/webhookq/webhookq/internal/twin/fifo"
 )
 
 // TestStaleWorkflows: a workflow file that differs from what generate writes

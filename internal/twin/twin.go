@@ -5,14 +5,14 @@
 // One listener (default 127.0.0.1:8080) serves everything, told apart the way
 // AWS tells its services apart:
 //
-//	X-Amz-Target: AmazonSQS.*          the SQS JSON protocol (internal/sqsapi)
-//	X-Amz-Target: AWSStepFunctions.*   StartSyncExecution & co. (internal/sfnapi)
+//	X-Amz-Target: AmazonSQS.*          the SQS JSON protocol (internal/twin/sqsapi)
+//	X-Amz-Target: AWSStepFunctions.*   StartSyncExecution & co. (internal/twin/sfnapi)
 //	/2015-03-31/event-source-mappings  Lambda's API for the forward mapping (pause)
-//	POST <base_path>/<route path>      ingress (internal/ingress)
-//	/demo-target/…                     the demo target, when on (internal/demotarget)
-//	anything else                      the web page (internal/console)
+//	POST <base_path>/<route path>      ingress (internal/twin/ingress)
+//	/demo-target/…                     the demo target, when on (internal/twin/demotarget)
+//	anything else                      the web page (internal/twin/console)
 //
-// The pieces talk as they do on AWS: the event source mapping (internal/esm)
+// The pieces talk as they do on AWS: the event source mapping (internal/twin/esm)
 // invokes the forward core through the Lambda JSON path; the forward core
 // calls StartSyncExecution with the real AWS SDK client against this very
 // listener and changes visibility with the real SQS client; the state machine
@@ -57,21 +57,21 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/webhookq/webhookq/internal/asl"
 	"github.com/webhookq/webhookq/internal/config"
-	"github.com/webhookq/webhookq/internal/console"
-	"github.com/webhookq/webhookq/internal/delivery"
-	"github.com/webhookq/webhookq/internal/demotarget"
-	"github.com/webhookq/webhookq/internal/esm"
-	"github.com/webhookq/webhookq/internal/fifo"
-	"github.com/webhookq/webhookq/internal/forwarder"
 	"github.com/webhookq/webhookq/internal/generate"
-	"github.com/webhookq/webhookq/internal/ingress"
-	"github.com/webhookq/webhookq/internal/notifier"
+	"github.com/webhookq/webhookq/internal/generate/asl"
+	"github.com/webhookq/webhookq/internal/lambda/delivery"
+	"github.com/webhookq/webhookq/internal/lambda/forwarder"
+	"github.com/webhookq/webhookq/internal/lambda/notifier"
 	"github.com/webhookq/webhookq/internal/redrive"
-	"github.com/webhookq/webhookq/internal/sfnapi"
-	"github.com/webhookq/webhookq/internal/sqsapi"
-	"github.com/webhookq/webhookq/internal/statemachine"
+	"github.com/webhookq/webhookq/internal/twin/console"
+	"github.com/webhookq/webhookq/internal/twin/demotarget"
+	"github.com/webhookq/webhookq/internal/twin/esm"
+	"github.com/webhookq/webhookq/internal/twin/fifo"
+	"github.com/webhookq/webhookq/internal/twin/ingress"
+	"github.com/webhookq/webhookq/internal/twin/sfnapi"
+	"github.com/webhookq/webhookq/internal/twin/sqsapi"
+	"github.com/webhookq/webhookq/internal/twin/statemachine"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -103,7 +103,7 @@ type Options struct {
 	TimeScale float64
 	// Lease is how long a received batch stays invisible without being
 	// extended, so how soon a crashed twin's in-flight messages come back;
-	// default 10 s (see internal/esm).
+	// default 10 s (see internal/twin/esm).
 	Lease time.Duration
 	// ShutdownGrace is how long Shutdown lets running batches finish before
 	// cancelling and releasing them; default 10 s.

@@ -1,0 +1,464 @@
+// Package delivery is the deliver function's core: one HTTP attempt to hand a
+// webhook to its target, byte for byte, with the stable webhook id, optional
+// inbound signature verification before and Standard Webhooks signing of the
+// request, and a typed outcome the workflow's retry policy acts on.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/lambda/secret"
+	"github.com/webhookq/webhookq/internal/lambda/signature"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+// Limits of what is read from a target's answer.
+const (
+	// ExcerptBytes bounds the response body excerpt kept for the execution history.
+	ExcerptBytes = 512
+	// drainBytes bounds what is read past the excerpt so the connection can be
+	// reused; a larger answer just closes the connection.
+	drainBytes = 64 << 10
+	// deadlineMargin is kept free before the Lambda deadline for reporting.
+	deadlineMargin = 500 * time.Millisecond
+	// userAgent is sent unless the webhook carries its own.
+	userAgent = "webhookq-deliver"
+)
+
+// SecretResolver reads a referenced secret (secret.Resolver, cached per container).
+type SecretResolver interface {
+	Resolve(ctx context.Context, ref config.SecretRef) (string, error)
+}
+
+// Deliverer makes delivery attempts for the routes of one configuration.
+type Deliverer struct {
+	Config  *config.Config
+	Client  *http.Client
+	Secrets SecretResolver
+	// Now is the clock (signing timestamps, inbound tolerance, Retry-After
+	// dates); nil means time.Now.
+	Now func() time.Time
+	// Sleep waits for d or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Log receives one line per attempt; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// New returns a Deliverer with an HTTP client that never follows redirects
+// (a redirected POST would turn into a GET and lose the body).
+func New(cfg *config.Config, secrets SecretResolver) *Deliverer {
+	return &Deliverer{Config: cfg, Client: NewHTTPClient(), Secrets: secrets}
+}
+
+// NewHTTPClient is the client deliveries use: no overall timeout (each
+// attempt has its own), redirects returned as answers, a bounded header wait.
+func NewHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 4
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Handle is the Lambda handler: Deliver, logged, with failures turned into
+// the function errors the workflow matches by name.
+func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (webhook.DeliverResult, error) {
+	res, err := d.Deliver(ctx, req)
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	attrs := []any{"webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group, "attempt", req.Attempt()}
+	if err != nil {
+		var f *Failure
+		name := webhook.ErrPermanent
+		if errors.As(err, &f) {
+			name = f.Name()
+		}
+		log.Warn("delivery failed", append(attrs, "error", name, "cause", err.Error())...)
+	} else {
+		log.Info("delivered", append(attrs, "status", res.Status, "latencyMs", res.LatencyMS)...)
+	}
+	return res, LambdaError(err)
+}
+
+// Deliver makes one attempt. A nil error means the target answered 2xx; any
+// error is a *Failure.
+func (d *Deliverer) Deliver(ctx context.Context, req webhook.DeliverRequest) (webhook.DeliverResult, error) {
+	env := req.Webhook
+	route, ok := d.Config.Route(env.Route)
+	if !ok {
+		return webhook.DeliverResult{}, &Failure{Message: fmt.Sprintf("attempt %d: unknown route %q", req.Attempt(), webhook.Bound(env.Route, 64))}
+	}
+	a := attempt{d: d, route: route, req: req}
+	return a.run(ctx)
+}
+
+type attempt struct {
+	d     *Deliverer
+	route config.Route
+	req   webhook.DeliverRequest
+}
+
+func (a attempt) prefix() string {
+	return fmt.Sprintf("attempt %d/%d", a.req.Attempt(), a.route.Retry.MaxAttempts)
+}
+
+func (a attempt) permanent(format string, args ...any) *Failure {
+	return &Failure{Message: a.prefix() + ": " + fmt.Sprintf(format, args...)}
+}
+
+func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
+	env := a.req.Webhook
+	if env.WebhookID == "" {
+		return webhook.DeliverResult{}, a.permanent("the webhook has no id")
+	}
+	body, err := env.RawBody()
+	if err != nil {
+		// The message quotes the envelope's encoding field: bound it.
+		return webhook.DeliverResult{}, a.permanent("%s", webhook.Bound(err.Error(), 200))
+	}
+	target, err := url.Parse(a.route.TargetURL)
+	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
+		return webhook.DeliverResult{}, a.permanent("invalid target URL %q", webhook.Bound(redact(a.route.TargetURL), 200))
+	}
+	where := "POST " + webhook.Bound(redactURL(target), 300)
+
+	if v := a.route.Verify; v != nil {
+		if err := a.verifyInbound(ctx, *v, env.Headers, body); err != nil {
+			return webhook.DeliverResult{}, err
+		}
+	}
+
+	// Headers first: reading a secret on a cold start is not the target's time.
+	header := http.Header{}
+	if err := a.setHeaders(ctx, header, body); err != nil {
+		return webhook.DeliverResult{}, err
+	}
+	timeout := a.route.Timeout
+	if timeout <= 0 {
+		timeout = config.DefaultTargetTimeout
+	}
+	// The attempt ends at its timeout, or just before the Lambda's own
+	// deadline so the outcome is still reported.
+	deadline := time.Now().Add(timeout)
+	byLambda := false
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-deadlineMargin).Before(deadline) {
+		deadline, byLambda = dl.Add(-deadlineMargin), true
+	}
+	actx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, target.String(), bytes.NewReader(body))
+	if err != nil {
+		return webhook.DeliverResult{}, a.permanent("%s: %v", where, err)
+	}
+	hreq.Header = header
+
+	start := time.Now()
+	resp, err := a.d.Client.Do(hreq)
+	if err != nil {
+		return webhook.DeliverResult{}, a.transportFailure(actx, byLambda, where, timeout, err)
+	}
+	excerpt := readExcerpt(resp.Body)
+	resp.Body.Close()
+	latency := time.Since(start)
+
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return webhook.DeliverResult{
+			Status:    resp.StatusCode,
+			Attempt:   a.req.Attempt(),
+			LatencyMS: latency.Milliseconds(),
+			Excerpt:   excerpt,
+		}, nil
+	}
+	return webhook.DeliverResult{}, a.statusFailure(ctx, where, resp)
+}
+
+func (a attempt) verifyInbound(ctx context.Context, v config.Verify, headers map[string]string, body []byte) error {
+	sec, err := a.d.Secrets.Resolve(ctx, v.Secret)
+	if err != nil {
+		return &Failure{Retryable: true, Message: fmt.Sprintf("%s: inbound signature (%s): cannot read the secret: %v", a.prefix(), v.Scheme, err)}
+	}
+	received := a.receivedAt()
+	in := signature.Inbound{Scheme: v.Scheme, Secret: []byte(sec), Header: v.Header, Tolerance: v.Tolerance,
+		Now: func() time.Time { return received }}
+	if err := in.Verify(headers, body); err != nil {
+		return a.permanent("inbound signature (%s) is invalid: %v%s", v.Scheme, err, a.uncarried(v))
+	}
+	return nil
+}
+
+// uncarried names the signature headers the route does not carry: ingress
+// drops them, so verification can never succeed until they are added.
+func (a attempt) uncarried(v config.Verify) string {
+	var missing []string
+	for _, h := range v.Headers() {
+		if !slices.ContainsFunc(a.route.Headers, func(c string) bool { return strings.EqualFold(c, h) }) {
+			missing = append(missing, h)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the route does not carry %s: add it to the route's headers", strings.Join(missing, ", "))
+}
+
+// receivedAt is when ingress accepted the webhook (the envelope's RFC 3339
+// or epoch-millis receivedAt), else now: a timestamped signature's age is
+// checked at receipt, so a webhook that waited in the queue or the DLQ
+// still verifies.
+func (a attempt) receivedAt() time.Time {
+	v := strings.TrimSpace(a.req.Webhook.ReceivedAt)
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t
+	}
+	return a.d.now()
+}
+
+// hopByHop are headers that describe one connection, not the webhook; the
+// HTTP client sets its own.
+var hopByHop = []string{"Connection", "Content-Length", "Host", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// setHeaders layers the request headers: carried, then static, then secret
+// headers, then the webhook id and (with signing) the signature, each layer
+// overriding the one before.
+func (a attempt) setHeaders(ctx context.Context, h http.Header, body []byte) error {
+	env := a.req.Webhook
+	for k, v := range env.Headers {
+		ck := http.CanonicalHeaderKey(k)
+		if slices.Contains(hopByHop, ck) {
+			continue
+		}
+		h.Set(ck, v)
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", userAgent)
+	}
+	t := a.d.Config.Target
+	for k, v := range t.Headers {
+		h.Set(k, v)
+	}
+	for _, k := range sortedKeys(t.SecretHeaders) {
+		v, err := a.d.Secrets.Resolve(ctx, t.SecretHeaders[k])
+		if err != nil {
+			return &Failure{Retryable: true, Message: fmt.Sprintf("%s: header %s: cannot read the secret: %v", a.prefix(), k, err)}
+		}
+		h.Set(k, v)
+	}
+	if h.Get("Content-Type") == "" && json.Valid(body) {
+		// Ingress keeps only the configured headers; a JSON body without its
+		// Content-Type would go unparsed by most web frameworks.
+		h.Set("Content-Type", "application/json")
+	}
+	h.Set(webhook.HeaderWebhookID, env.WebhookID)
+	// With Idempotency-Key set, net/http may replay the POST on a kept-alive
+	// connection that died while the Lambda was frozen, instead of failing.
+	h.Set(webhook.HeaderIdempotencyKey, env.WebhookID)
+	if t.Signing != nil {
+		sec, err := a.d.Secrets.Resolve(ctx, *t.Signing)
+		if err != nil {
+			return &Failure{Retryable: true, Message: fmt.Sprintf("%s: outbound signing: cannot read the secret: %v", a.prefix(), err)}
+		}
+		key, err := signature.SigningKey(sec)
+		if err != nil {
+			return a.permanent("outbound signing (%s): %v", secret.Describe(*t.Signing), err)
+		}
+		now := a.d.now()
+		h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		h.Set(webhook.HeaderSignature, signature.Sign(key, env.WebhookID, now, body))
+	}
+	return nil
+}
+
+// classify applies the route's retry.on to an outcome.
+func (a attempt) classify(o config.Outcome, msg string) *Failure {
+	if slices.Contains(a.route.Retry.On, o) {
+		return &Failure{Retryable: true, Outcome: o, Message: msg}
+	}
+	return &Failure{Outcome: o, Message: msg + " (" + string(o) + " is not in retry.on)"}
+}
+
+func (a attempt) transportFailure(actx context.Context, byLambda bool, where string, timeout time.Duration, err error) *Failure {
+	var ne net.Error
+	switch {
+	case actx.Err() != nil && byLambda:
+		return a.classify(config.OutcomeTimeout, fmt.Sprintf("%s: %s: the function ran out of time before the target answered", a.prefix(), where))
+	case actx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()):
+		return a.classify(config.OutcomeTimeout, fmt.Sprintf("%s: %s: no answer within %s", a.prefix(), where, timeout))
+	}
+	return a.classify(config.OutcomeConnection, fmt.Sprintf("%s: %s: %s", a.prefix(), where, connectionCause(err)))
+}
+
+// connectionCause describes a transport error without the URL the http
+// client repeats (it may carry a query string).
+func connectionCause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return "connection failed: " + webhook.Bound(err.Error(), 200)
+}
+
+func (a attempt) statusFailure(ctx context.Context, where string, resp *http.Response) *Failure {
+	msg := fmt.Sprintf("%s: %s: target answered %s", a.prefix(), where, statusText(resp.StatusCode))
+	switch code := resp.StatusCode; {
+	case code >= 500:
+		return a.classify(config.OutcomeServerError, msg)
+	case code == http.StatusRequestTimeout:
+		return a.classify(config.OutcomeTimeout, msg)
+	case code == http.StatusTooManyRequests:
+		f := a.classify(config.OutcomeThrottled, msg)
+		if f.Retryable {
+			f.Message += a.honourRetryAfter(ctx, resp.Header.Get("Retry-After"))
+		}
+		return f
+	case code >= 300 && code < 400:
+		return a.permanent("%s: target answered %s; redirects are not followed, fix the target URL", where, statusText(code))
+	}
+	return &Failure{Message: msg}
+}
+
+// honourRetryAfter waits out a short Retry-After inside the function when the
+// Lambda's remaining time allows, so the workflow's next attempt comes no
+// sooner than the target asked; a longer one is left to the workflow's
+// backoff. It returns what it did, for the cause.
+func (a attempt) honourRetryAfter(ctx context.Context, value string) string {
+	if value == "" {
+		return ""
+	}
+	wait, ok := parseRetryAfter(value, a.d.now())
+	if !ok {
+		return fmt.Sprintf("; Retry-After %q not understood", webhook.Bound(value, 40))
+	}
+	if wait <= 0 {
+		return ""
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl)-deadlineMargin < wait {
+		return fmt.Sprintf("; Retry-After %s exceeds the function's remaining time, left to the workflow's backoff", wait)
+	}
+	if wait > a.route.Timeout {
+		return fmt.Sprintf("; Retry-After %s exceeds the attempt timeout %s, left to the workflow's backoff", wait, a.route.Timeout)
+	}
+	if err := a.d.sleep(ctx, wait); err != nil {
+		return fmt.Sprintf("; Retry-After %s interrupted", wait)
+	}
+	return fmt.Sprintf("; waited Retry-After %s", wait)
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(min(n, 1<<31)) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return t.Sub(now), true
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Deliverer) sleep(ctx context.Context, wait time.Duration) error {
+	if d.Sleep != nil {
+		return d.Sleep(ctx, wait)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// readExcerpt reads the first ExcerptBytes of a body as valid UTF-8 (a rune
+// cut at the end is dropped, invalid bytes replaced) and drains a bounded
+// remainder so the connection can be reused.
+func readExcerpt(body io.Reader) string {
+	buf := make([]byte, ExcerptBytes)
+	n, _ := io.ReadFull(body, buf)
+	_, _ = io.CopyN(io.Discard, body, drainBytes)
+	b := buf[:n]
+	if n == ExcerptBytes {
+		// Drop a rune the limit cut in two (at most utf8.UTFMax-1 bytes).
+		for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+			if utf8.RuneStart(b[len(b)-i]) {
+				if !utf8.FullRune(b[len(b)-i:]) {
+					b = b[:len(b)-i]
+				}
+				break
+			}
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return strconv.Itoa(code) + " " + t
+	}
+	return strconv.Itoa(code)
+}
+
+// redactURL prints a target without user info or query (either may hold a token).
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		c.RawQuery = "…"
+	}
+	c.Fragment = ""
+	return c.String()
+}
+
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return redactURL(u)
+	}
+	if i := strings.IndexAny(raw, "?@"); i >= 0 {
+		return raw[:i] + "…"
+	}
+	return raw
+}
+
+func sortedKeys(m map[string]config.SecretRef) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,308 @@
+// Package console is the local twin's web page: the executions (filtered by
+// route, group and status), one execution's state-by-state history with its
+// inputs and outputs, the queue and dead-letter queue contents, the failure
+// notifications, and a redrive button. Plain server-rendered HTML
+// (html/template), no JavaScript; every action is a form POST answered with a
+// redirect, so a reload never repeats it.
+//
+// Redrive goes through internal/redrive's Tool against the twin's own SQS
+// endpoint — the same code cmd/redrive runs — so the page moves messages
+// exactly as an operator's command would (new message, same webhook id).
+package console
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/redrive"
+	"github.com/webhookq/webhookq/internal/twin/demotarget"
+	"github.com/webhookq/webhookq/internal/twin/fifo"
+	"github.com/webhookq/webhookq/internal/twin/statemachine"
+	"github.com/webhookq/webhookq/internal/webhook"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// listLimit bounds the executions one page lists.
+const listLimit = 200
+
+// Notification is one notify invocation the twin saw.
+type Notification struct {
+	At        time.Time `json:"at"`
+	Route     string    `json:"route"`
+	Group     string    `json:"group"`
+	WebhookID string    `json:"webhookId"`
+	Error     string    `json:"error"`
+	Execution string    `json:"executionArn"`
+	// Channels took the notification; Problem says why one did not.
+	Channels []string `json:"channels"`
+	Problem  string   `json:"problem,omitempty"`
+}
+
+// Queues is the part of fifo.Store the page reads.
+type Queues interface {
+	List(queueName string) ([]fifo.Message, error)
+	Stats(queueName string) (fifo.Stats, error)
+}
+
+// Mover moves DLQ messages back to the queue (redrive.Tool).
+type Mover interface {
+	Move(ctx context.Context, f redrive.Filter) (redrive.Scan, error)
+}
+
+// Options configure the page.
+type Options struct {
+	Config *config.Config
+	// Local is the config as the twin runs it (target URLs overridden).
+	Local    *config.Config
+	Store    Queues
+	History  statemachine.HistoryStore
+	Redrive  Mover
+	Notified func() []Notification
+	// Demo, when set, is shown with its controls, mounted at DemoPath.
+	Demo     *demotarget.Target
+	DemoPath string
+}
+
+// Page serves the web page.
+type Page struct {
+	o    Options
+	tmpl *template.Template
+	mux  *http.ServeMux
+}
+
+// New parses the templates and routes the page.
+func New(o Options) (*Page, error) {
+	tmpl, err := template.New("").Funcs(template.FuncMap{
+		"since":    since,
+		"clock":    func(t time.Time) string { return t.Local().Format("15:04:05.000") },
+		"pretty":   prettyJSON,
+		"queryArn": func(arn string) string { return "/execution?arn=" + url.QueryEscape(arn) },
+		"excerpt":  excerpt,
+		"join":     strings.Join,
+	}).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &Page{o: o, tmpl: tmpl, mux: http.NewServeMux()}
+	p.mux.HandleFunc("GET /{$}", p.executions)
+	p.mux.HandleFunc("GET /execution", p.execution)
+	p.mux.HandleFunc("GET /queues", p.queues)
+	p.mux.HandleFunc("POST /redrive", p.redrive)
+	p.mux.HandleFunc("GET /notifications", p.notifications)
+	return p, nil
+}
+
+func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
+
+// layout is what every page shows around its content.
+type layout struct {
+	Title    string
+	Service  string
+	Queue    string
+	DLQ      string
+	QueueN   fifo.Stats
+	DLQN     fifo.Stats
+	Notices  int
+	Demo     *demotarget.Status
+	DemoPath string
+	Flash    string
+}
+
+func (p *Page) layout(r *http.Request, title string) layout {
+	l := layout{Title: title, Service: p.o.Config.Service, Queue: p.o.Config.QueueName(), DLQ: p.o.Config.DLQName(), DemoPath: p.o.DemoPath, Flash: r.URL.Query().Get("flash")}
+	l.QueueN, _ = p.o.Store.Stats(l.Queue)
+	l.DLQN, _ = p.o.Store.Stats(l.DLQ)
+	if p.o.Notified != nil {
+		l.Notices = len(p.o.Notified())
+	}
+	if p.o.Demo != nil {
+		s := p.o.Demo.Snapshot()
+		l.Demo = &s
+	}
+	return l
+}
+
+func (p *Page) render(w http.ResponseWriter, name string, data any) {
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = buf.WriteTo(w)
+}
+
+func (p *Page) executions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := statemachine.Filter{Route: q.Get("route"), Group: q.Get("group"), Status: statemachine.Status(q.Get("status")), Limit: listLimit}
+	list, err := p.o.History.List(r.Context(), f)
+	if err != nil {
+		http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var routes []string
+	for _, rt := range p.o.Config.Routes {
+		routes = append(routes, rt.Name)
+	}
+	p.render(w, "executions.html", struct {
+		layout
+		Filter     statemachine.Filter
+		Executions []*statemachine.Execution
+		Routes     []string
+		Statuses   []statemachine.Status
+		Limit      int
+	}{p.layout(r, "Executions"), f, list, routes, []statemachine.Status{statemachine.StatusSucceeded, statemachine.StatusFailed, statemachine.StatusTimedOut}, listLimit})
+}
+
+func (p *Page) execution(w http.ResponseWriter, r *http.Request) {
+	arn := r.URL.Query().Get("arn")
+	e, err := p.o.History.Get(r.Context(), arn)
+	if errors.Is(err, statemachine.ErrNotFound) {
+		http.Error(w, "no execution "+arn+" (the twin keeps the newest executions only)", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	p.render(w, "execution.html", struct {
+		layout
+		Execution *statemachine.Execution
+	}{p.layout(r, "Execution "+e.Name), e})
+}
+
+// messageView is a queue message as the page shows it.
+type messageView struct {
+	fifo.Message
+	WebhookID, Route, Body string
+	Failure                *webhook.Failure
+}
+
+func view(m fifo.Message) messageView {
+	v := messageView{Message: m, WebhookID: m.Attributes[webhook.AttrWebhookID].StringValue, Route: m.Attributes[webhook.AttrRoute].StringValue, Body: m.Body}
+	if m.Attributes[webhook.AttrBodyEncoding].StringValue == webhook.EncodingBase64 {
+		if raw, err := base64.StdEncoding.DecodeString(m.Body); err == nil {
+			v.Body = fmt.Sprintf("(%d bytes, not text) %q", len(raw), raw)
+		}
+	}
+	if a, ok := m.Attributes[webhook.AttrFailure]; ok {
+		var f webhook.Failure
+		if json.Unmarshal([]byte(a.StringValue), &f) == nil {
+			v.Failure = &f
+		}
+	}
+	return v
+}
+
+func (p *Page) queues(w http.ResponseWriter, r *http.Request) {
+	l := p.layout(r, "Queues")
+	load := func(name string) ([]messageView, error) {
+		msgs, err := p.o.Store.List(name)
+		var out []messageView
+		for _, m := range msgs {
+			out = append(out, view(m))
+		}
+		return out, err
+	}
+	queued, err := load(l.Queue)
+	if err == nil {
+		var parked []messageView
+		parked, err = load(l.DLQ)
+		if err == nil {
+			p.render(w, "queues.html", struct {
+				layout
+				Queued, Parked []messageView
+			}{l, queued, parked})
+			return
+		}
+	}
+	http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
+}
+
+func (p *Page) redrive(w http.ResponseWriter, r *http.Request) {
+	// Another site open in the same browser must not be able to post this
+	// form to the twin on loopback.
+	if o := r.Header.Get("Origin"); (o != "" && o != "http://"+r.Host) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		http.Error(w, "console: cross-site request refused", http.StatusForbidden)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var f redrive.Filter
+	if id := r.PostForm.Get("message-id"); id != "" {
+		f.MessageIDs = []string{id}
+	}
+	scan, err := p.o.Redrive.Move(r.Context(), f)
+	var flash string
+	switch {
+	case errors.Is(err, redrive.ErrEmptyDLQ):
+		flash = "The dead-letter queue is empty: nothing to redrive."
+	case err != nil:
+		flash = "Redrive failed: " + err.Error()
+	default:
+		flash = fmt.Sprintf("Redrove %d message(s) to %s.", len(scan.Messages), p.o.Config.QueueName())
+		if scan.Blocked > 0 {
+			flash += fmt.Sprintf(" %d stayed: an unselected message is ahead of them in their group.", scan.Blocked)
+		}
+	}
+	http.Redirect(w, r, "/queues?flash="+url.QueryEscape(flash), http.StatusSeeOther)
+}
+
+func (p *Page) notifications(w http.ResponseWriter, r *http.Request) {
+	var list []Notification
+	if p.o.Notified != nil {
+		list = p.o.Notified()
+	}
+	p.render(w, "notifications.html", struct {
+		layout
+		Notifications []Notification
+	}{p.layout(r, "Notifications"), list})
+}
+
+func since(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := time.Since(t).Round(time.Second)
+	if d < time.Second {
+		return "just now"
+	}
+	return d.String() + " ago"
+}
+
+// prettyJSON indents a JSON document for reading; anything else is shown as is.
+func prettyJSON(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+// excerpt is s cut to n bytes on a rune boundary (webhook.Bound), saying
+// how long s was when it is cut.
+func excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return webhook.Bound(s, n) + " (" + strconv.Itoa(len(s)) + " bytes)"
+}

@@ -45,12 +45,59 @@ const (
 
 // Failure records a parked message's last failure (the AttrFailure attribute).
 type Failure struct {
+	// Reason is why the message was parked, one of Reasons; empty on a
+	// message parked before reasons were recorded.
+	Reason         Reason `json:"reason,omitempty"`
 	Error          string `json:"error"`
 	Cause          string `json:"cause,omitempty"`
 	FirstAttemptAt string `json:"firstAttemptAt,omitempty"` // RFC 3339
 	FailedAt       string `json:"failedAt"`                 // RFC 3339
 	ReceiveCount   int    `json:"receiveCount"`
 	ExecutionARN   string `json:"executionArn,omitempty"`
+}
+
+// Reason says why a message was parked in the DLQ. The operator tools filter
+// by it, the metrics count by it and the docs explain each; Reasons is the one
+// list of them.
+type Reason string
+
+// The park reasons.
+const (
+	// ReasonExhausted: its executions failed with retryable errors until the
+	// forwarder's retry policy gave up.
+	ReasonExhausted Reason = "exhausted"
+	// ReasonPermanent: the target refused it for good (Webhook.Permanent).
+	ReasonPermanent Reason = "permanent"
+	// ReasonMalformed: the record can never run (missing or invalid
+	// attributes, an unknown route).
+	ReasonMalformed Reason = "malformed"
+	// ReasonTooLarge: its execution input exceeds what the workflow can carry.
+	ReasonTooLarge Reason = "too_large"
+	// ReasonSignature: it failed its route's inbound signature verification.
+	ReasonSignature Reason = "signature"
+)
+
+// Reasons lists every park reason with what it means, in the order the docs
+// and tools show them.
+var Reasons = []struct {
+	Reason  Reason
+	Meaning string
+}{
+	{ReasonExhausted, "retryable failures until the retry policy gave up"},
+	{ReasonPermanent, "the target refused it for good (4xx other than 408/429)"},
+	{ReasonMalformed, "the message can never run: missing or invalid attributes, unknown route"},
+	{ReasonTooLarge, "the execution input exceeds the workflow's data limit"},
+	{ReasonSignature, "the inbound signature did not verify"},
+}
+
+// ParseReason returns the Reason named s, or false when s names none.
+func ParseReason(s string) (Reason, bool) {
+	for _, r := range Reasons {
+		if string(r.Reason) == s {
+			return r.Reason, true
+		}
+	}
+	return "", false
 }
 
 // Error names the deliver function raises and the workflow matches. Lambda

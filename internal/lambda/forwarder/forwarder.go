@@ -315,7 +315,7 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 		// which are as long as the sender made them: bound it like a cause.
 		f.log.LogAttrs(ctx, slog.LevelError, "record rejected; it will go to the DLQ",
 			recordAttrs(rec, slog.String("error", webhook.Bound(err.Error(), maxLoggedCause)))...)
-		return verdict{outcome: permanent, final: &webhook.Failure{Error: webhook.ErrPermanent, Cause: webhook.Bound(err.Error(), maxFailureCause)}}
+		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonMalformed, Error: webhook.ErrPermanent, Cause: webhook.Bound(err.Error(), maxFailureCause)}}
 	}
 	env := p.envelope
 	attrs := []slog.Attr{
@@ -333,12 +333,12 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 	input, err := json.Marshal(env)
 	if err != nil {
 		f.log.LogAttrs(ctx, slog.LevelError, "cannot encode execution input", append(attrs, slog.String("error", err.Error()))...)
-		return verdict{outcome: permanent, final: &webhook.Failure{Error: webhook.ErrPermanent, Cause: "execution input: " + err.Error()}}
+		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonMalformed, Error: webhook.ErrPermanent, Cause: "execution input: " + err.Error()}}
 	}
 	if len(input) > config.StartSyncInputMax {
 		f.log.LogAttrs(ctx, slog.LevelError, "execution input too large; the message will go to the DLQ",
 			append(attrs, slog.Int("input_bytes", len(input)), slog.Int("limit_bytes", config.StartSyncInputMax))...)
-		return verdict{outcome: permanent, final: &webhook.Failure{Error: webhook.ErrPermanent,
+		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonTooLarge, Error: webhook.ErrPermanent,
 			Cause: fmt.Sprintf("execution input of %d bytes exceeds the %d-byte StartSyncExecution limit", len(input), config.StartSyncInputMax)}}
 	}
 	if left, ok := f.timeLeft(ctx); ok && left < f.worst[p.route.Name] {
@@ -363,7 +363,7 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 			append(attrs, slog.String("state_machine_arn", arn), slog.String("error", err.Error()), slog.Duration("redelivery_delay", delay))...)
 		v := verdict{outcome: failed, delay: delay}
 		if env.FinalAttempt {
-			v.final = &webhook.Failure{Error: apiErrorCode(err), Cause: webhook.Bound(err.Error(), maxFailureCause)}
+			v.final = &webhook.Failure{Reason: webhook.ReasonExhausted, Error: apiErrorCode(err), Cause: webhook.Bound(err.Error(), maxFailureCause)}
 		}
 		return v
 	}
@@ -390,7 +390,11 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 		if execErr == "" {
 			execErr = "States." + string(out.Status)
 		}
-		v.final = &webhook.Failure{Error: execErr, Cause: webhook.Bound(aws.ToString(out.Cause), maxFailureCause), ExecutionARN: aws.ToString(out.ExecutionArn)}
+		reason := webhook.ReasonExhausted
+		if execErr == webhook.ErrPermanent {
+			reason = webhook.ReasonPermanent
+		}
+		v.final = &webhook.Failure{Reason: reason, Error: execErr, Cause: webhook.Bound(aws.ToString(out.Cause), maxFailureCause), ExecutionARN: aws.ToString(out.ExecutionArn)}
 	}
 	return v
 }

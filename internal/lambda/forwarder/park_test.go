@@ -36,7 +36,7 @@ func TestParking(t *testing.T) {
 		wantFailed  []string
 		wantStarted []string
 		wantVis     map[string]int32
-		// wantParked maps webhook id → the failure's error name.
+		// wantParked maps webhook id → the failure's "reason error".
 		wantParked map[string]string
 	}{
 		{
@@ -46,7 +46,7 @@ func TestParking(t *testing.T) {
 			wantFailed:  []string{},
 			wantStarted: []string{"wh-1", "wh-2"},
 			wantVis:     map[string]int32{},
-			wantParked:  map[string]string{"wh-1": webhook.ErrRetryable},
+			wantParked:  map[string]string{"wh-1": "exhausted " + webhook.ErrRetryable},
 		},
 		{
 			name:        "a failure before the final receive comes back instead",
@@ -64,7 +64,7 @@ func TestParking(t *testing.T) {
 			wantFailed:  []string{},
 			wantStarted: []string{"wh-1", "wh-2"},
 			wantVis:     map[string]int32{},
-			wantParked:  map[string]string{"wh-1": webhook.ErrPermanent},
+			wantParked:  map[string]string{"wh-1": "permanent " + webhook.ErrPermanent},
 		},
 		{
 			name:        "timed out on the final receive",
@@ -73,7 +73,7 @@ func TestParking(t *testing.T) {
 			wantFailed:  []string{},
 			wantStarted: []string{"wh-1"},
 			wantVis:     map[string]int32{},
-			wantParked:  map[string]string{"wh-1": "States.TIMED_OUT"},
+			wantParked:  map[string]string{"wh-1": "exhausted States.TIMED_OUT"},
 		},
 		{
 			name:        "an API error on the final receive is parked with its code",
@@ -82,7 +82,7 @@ func TestParking(t *testing.T) {
 			wantFailed:  []string{},
 			wantStarted: []string{"wh-1"},
 			wantVis:     map[string]int32{},
-			wantParked:  map[string]string{"wh-1": "StateMachineDoesNotExist"},
+			wantParked:  map[string]string{"wh-1": "exhausted StateMachineDoesNotExist"},
 		},
 		{
 			name:        "a malformed record is parked at once and unblocks its group",
@@ -90,7 +90,7 @@ func TestParking(t *testing.T) {
 			wantFailed:  []string{},
 			wantStarted: []string{"wh-2"},
 			wantVis:     map[string]int32{},
-			wantParked:  map[string]string{"wh-1": webhook.ErrPermanent},
+			wantParked:  map[string]string{"wh-1": "malformed " + webhook.ErrPermanent},
 		},
 		{
 			name:        "when parking fails the record takes the ordinary failure path",
@@ -138,7 +138,7 @@ func TestParking(t *testing.T) {
 					if err := json.Unmarshal([]byte(aws.ToString(in.MessageAttributes[webhook.AttrFailure].StringValue)), &f); err != nil {
 						t.Fatalf("failure attribute: %v", err)
 					}
-					parked[aws.ToString(in.MessageAttributes[webhook.AttrWebhookID].StringValue)] = f.Error
+					parked[aws.ToString(in.MessageAttributes[webhook.AttrWebhookID].StringValue)] = string(f.Reason) + " " + f.Error
 				}
 			}
 			if !mapsEqual(parked, tc.wantParked) {
@@ -197,6 +197,7 @@ func TestParkedCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := webhook.Failure{
+		Reason:         webhook.ReasonExhausted,
 		Error:          "States.TIMED_OUT",
 		FirstAttemptAt: "2026-11-28T09:00:00.1Z", // ApproximateFirstReceiveTimestamp 1795856400100
 		FailedAt:       "2026-11-28T11:00:00Z",

@@ -63,6 +63,38 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// reasonFlag collects --reason values, each one of webhook.Reasons.
+type reasonFlag struct{ list *[]webhook.Reason }
+
+func (f reasonFlag) String() string {
+	if f.list == nil {
+		return ""
+	}
+	var s []string
+	for _, r := range *f.list {
+		s = append(s, string(r))
+	}
+	return strings.Join(s, ",")
+}
+
+func (f reasonFlag) Set(v string) error {
+	r, ok := webhook.ParseReason(v)
+	if !ok {
+		return fmt.Errorf("unknown reason %q: want one of %s", v, reasonNames())
+	}
+	*f.list = append(*f.list, r)
+	return nil
+}
+
+// reasonNames lists webhook.Reasons for help and errors.
+func reasonNames() string {
+	var names []string
+	for _, r := range webhook.Reasons {
+		names = append(names, string(r.Reason))
+	}
+	return strings.Join(names, ", ")
+}
+
 type timeFlag struct{ t *time.Time }
 
 func (f timeFlag) String() string {
@@ -101,6 +133,7 @@ func parseFlags(cmd string, args []string, stderr io.Writer) (*options, error) {
 	fs.Var(&groups, "group", "select by message group (repeatable)")
 	fs.Var(&ids, "webhook-id", "select by webhook id (repeatable)")
 	fs.Var(&msgIDs, "message-id", "select by DLQ message id (repeatable)")
+	fs.Var(reasonFlag{&o.filter.Reasons}, "reason", "select by why the forwarder parked it: "+reasonNames()+" (repeatable)")
 	fs.Var(timeFlag{&o.filter.Since}, "since", "select messages received at ingress at or after this time (RFC 3339, or a duration ago)")
 	fs.Var(timeFlag{&o.filter.Until}, "until", "select messages received at ingress before this time")
 	fs.DurationVar(&o.hold, "hold", 60*time.Second, "how long messages stay invisible while the tool works on them")
@@ -205,7 +238,7 @@ func dispatch(ctx context.Context, cmd string, o *options, env *environment, too
 	case "purge":
 		scan, err := tool.Purge(ctx, o.filter)
 		for _, m := range scan.Messages {
-			fmt.Fprintf(stdout, "purged %s\tgroup=%s\twebhook=%s\troute=%s\n", m.MessageID, m.Group, m.WebhookID, m.Route)
+			fmt.Fprintf(stdout, "purged %s\tgroup=%s\twebhook=%s\troute=%s\treason=%s\n", m.MessageID, m.Group, m.WebhookID, m.Route, dash(string(m.Reason)))
 		}
 		fmt.Fprintf(stderr, "purged %d message(s)\n", len(scan.Messages))
 		reportReach(stderr, scan)
@@ -277,7 +310,7 @@ func reportReach(w io.Writer, scan redrive.Scan) {
 
 func printTable(w io.Writer, msgs []redrive.Message) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MESSAGE ID\tROUTE\tGROUP\tWEBHOOK ID\tFIRST FAILURE\tLAST FAILURE\tRECEIVES\tREDRIVES\tERROR")
+	fmt.Fprintln(tw, "MESSAGE ID\tROUTE\tGROUP\tWEBHOOK ID\tFIRST FAILURE\tLAST FAILURE\tRECEIVES\tREDRIVES\tREASON\tERROR")
 	for _, m := range msgs {
 		errText := m.Error
 		if m.Cause != "" {
@@ -286,8 +319,8 @@ func printTable(w io.Writer, msgs []redrive.Message) error {
 		if len(m.Problems) > 0 {
 			errText += " [" + strings.Join(m.Problems, "; ") + "]"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", m.MessageID, dash(m.Route), dash(m.Group), dash(m.WebhookID),
-			stamp(m.FirstFailureAt), stamp(m.LastFailureAt), m.ReceiveCount, m.RedriveCount, dash(errText))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", m.MessageID, dash(m.Route), dash(m.Group), dash(m.WebhookID),
+			stamp(m.FirstFailureAt), stamp(m.LastFailureAt), m.ReceiveCount, m.RedriveCount, dash(string(m.Reason)), dash(errText))
 	}
 	return tw.Flush()
 }
@@ -303,6 +336,7 @@ type listedMessage struct {
 	LastFailureAt  string   `json:"lastFailureAt,omitempty"`
 	ReceiveCount   int      `json:"receiveCount"`
 	RedriveCount   int      `json:"redriveCount"`
+	Reason         string   `json:"reason,omitempty"`
 	Error          string   `json:"error,omitempty"`
 	Cause          string   `json:"cause,omitempty"`
 	Problems       []string `json:"problems,omitempty"`
@@ -314,7 +348,7 @@ func printJSON(w io.Writer, msgs []redrive.Message) error {
 		err := enc.Encode(listedMessage{
 			MessageID: m.MessageID, Route: m.Route, Group: m.Group, WebhookID: m.WebhookID,
 			ReceivedAt: rfc(m.ReceivedAt), FirstFailureAt: rfc(m.FirstFailureAt), LastFailureAt: rfc(m.LastFailureAt),
-			ReceiveCount: m.ReceiveCount, RedriveCount: m.RedriveCount, Error: m.Error, Cause: m.Cause, Problems: m.Problems,
+			ReceiveCount: m.ReceiveCount, RedriveCount: m.RedriveCount, Reason: string(m.Reason), Error: m.Error, Cause: m.Cause, Problems: m.Problems,
 		})
 		if err != nil {
 			return err

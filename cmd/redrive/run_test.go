@@ -105,6 +105,7 @@ func TestCLIAgainstMoto(t *testing.T) {
 			{[]string{"redrive", "--all", "--group", "g"}, "--all selects everything"},
 			{[]string{"list", "extra"}, `unexpected argument "extra"`},
 			{[]string{"list", "--since", "last tuesday"}, "want an RFC 3339 time"},
+			{[]string{"purge", "--reason", "forged", "--yes"}, "unknown reason \"forged\": want one of exhausted, permanent, malformed, too_large, signature"},
 			{[]string{"redrive", "--pause-esm"}, "--pause-esm needs the event source mapping"},
 		} {
 			code, _, stderr := c.run(t, tc.args...)
@@ -276,5 +277,35 @@ func TestTerraformOutputsNames(t *testing.T) {
 		if !strings.Contains(string(module), `output "`+name+`"`) {
 			t.Errorf("terraform/outputs.tf has no output %q, which redrive reads", name)
 		}
+	}
+}
+
+// docs/operations.md explains --reason with a table that must be
+// webhook.Reasons, row for row.
+func TestOperationsDocListsEveryReason(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rows of the table headed "| reason | …".
+	var rows []string
+	in := false
+	for _, line := range strings.Split(string(doc), "\n") {
+		switch {
+		case strings.HasPrefix(line, "| reason |"):
+			in = true
+		case in && strings.HasPrefix(line, "| `"):
+			rows = append(rows, line)
+		case in && !strings.HasPrefix(line, "| ---"):
+			in = false
+		}
+	}
+	var want []string
+	for _, r := range webhook.Reasons {
+		want = append(want, "| `"+string(r.Reason)+"` | "+r.Meaning+" |")
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("docs/operations.md's reason table:\n%s\nwant (webhook.Reasons):\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 }

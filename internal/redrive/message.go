@@ -28,11 +28,14 @@ type Message struct {
 	FirstFailureAt time.Time
 	LastFailureAt  time.Time
 	ReceiveCount   int
-	Error          string
-	Cause          string
-	RedriveCount   int
-	Body           string
-	Attributes     map[string]types.MessageAttributeValue
+	// Reason is why the forwarder parked it (empty for a message SQS's
+	// redrive policy moved, which carries no failure record).
+	Reason       webhook.Reason
+	Error        string
+	Cause        string
+	RedriveCount int
+	Body         string
+	Attributes   map[string]types.MessageAttributeValue
 	// Problems lists what could not be parsed, for the listing.
 	Problems []string
 }
@@ -80,7 +83,10 @@ func parseMessage(m types.Message) Message {
 		if err := json.Unmarshal([]byte(v), &f); err != nil {
 			msg.Problems = append(msg.Problems, "bad "+webhook.AttrFailure+" attribute")
 		} else {
-			msg.Error, msg.Cause, msg.ReceiveCount = f.Error, f.Cause, f.ReceiveCount
+			msg.Reason, msg.Error, msg.Cause, msg.ReceiveCount = f.Reason, f.Error, f.Cause, f.ReceiveCount
+			if _, known := webhook.ParseReason(string(f.Reason)); f.Reason != "" && !known {
+				msg.Problems = append(msg.Problems, "unknown reason "+strconv.Quote(string(f.Reason)))
+			}
 			msg.FirstFailureAt, _ = parseTime(f.FirstAttemptAt)
 			msg.LastFailureAt, _ = parseTime(f.FailedAt)
 		}
@@ -130,6 +136,9 @@ type Filter struct {
 	Groups     []string
 	WebhookIDs []string
 	MessageIDs []string
+	// Reasons selects by why the forwarder parked a message (webhook.Reasons);
+	// a message without a recorded reason matches none.
+	Reasons []webhook.Reason
 	// Since and Until bound the ingress time (inclusive, exclusive).
 	Since, Until time.Time
 }
@@ -137,13 +146,16 @@ type Filter struct {
 // IsZero reports whether the filter selects every message.
 func (f Filter) IsZero() bool {
 	return len(f.Routes) == 0 && len(f.Groups) == 0 && len(f.WebhookIDs) == 0 &&
-		len(f.MessageIDs) == 0 && f.Since.IsZero() && f.Until.IsZero()
+		len(f.MessageIDs) == 0 && len(f.Reasons) == 0 && f.Since.IsZero() && f.Until.IsZero()
 }
 
 // Match reports whether m is selected.
 func (f Filter) Match(m Message) bool {
 	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
 	if !in(f.Routes, m.Route) || !in(f.Groups, m.Group) || !in(f.WebhookIDs, m.WebhookID) || !in(f.MessageIDs, m.MessageID) {
+		return false
+	}
+	if len(f.Reasons) > 0 && !slices.Contains(f.Reasons, m.Reason) {
 		return false
 	}
 	if !f.Since.IsZero() && (m.ReceivedAt.IsZero() || m.ReceivedAt.Before(f.Since)) {

@@ -62,7 +62,13 @@ func newBundle(t *testing.T, client *sqs.Client) *bundle {
 // ingress attributes, and the failure record.
 func (b *bundle) park(t *testing.T, group, id, route, body string) {
 	t.Helper()
-	failure, _ := json.Marshal(webhook.Failure{Error: webhook.ErrRetryable, Cause: "attempt 5/5: target answered 503",
+	b.parkFor(t, webhook.ReasonExhausted, group, id, route, body)
+}
+
+// parkFor parks a message with the given park reason.
+func (b *bundle) parkFor(t *testing.T, reason webhook.Reason, group, id, route, body string) {
+	t.Helper()
+	failure, _ := json.Marshal(webhook.Failure{Reason: reason, Error: webhook.ErrRetryable, Cause: "attempt 5/5: target answered 503",
 		FirstAttemptAt: "2026-11-28T09:00:00Z", FailedAt: "2026-11-28T09:05:00Z", ReceiveCount: 5})
 	_, err := b.client.SendMessage(context.Background(), &sqs.SendMessageInput{
 		QueueUrl: aws.String(b.dlq), MessageBody: aws.String(body), MessageGroupId: aws.String(group),
@@ -160,7 +166,7 @@ func TestAgainstMoto(t *testing.T) {
 			t.Fatalf("listed %v", got)
 		}
 		m := scan.Messages[0]
-		if m.Route != "approval-progress" || m.Group != "req-1" || m.Error != webhook.ErrRetryable || m.ReceiveCount != 5 ||
+		if m.Route != "approval-progress" || m.Group != "req-1" || m.Error != webhook.ErrRetryable || m.ReceiveCount != 5 || m.Reason != webhook.ReasonExhausted ||
 			m.FirstFailureAt.Format(time.RFC3339) != "2026-11-28T09:00:00Z" || m.LastFailureAt.Format(time.RFC3339) != "2026-11-28T09:05:00Z" {
 			t.Fatalf("first message parsed as %+v", m)
 		}
@@ -298,6 +304,32 @@ func TestAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("list and purge by reason", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t, client)
+		b.park(t, "g1", "real", "r", "1")
+		b.parkFor(t, webhook.ReasonSignature, "g2", "forged-1", "r", "2")
+		b.parkFor(t, webhook.ReasonSignature, "g3", "forged-2", "r", "3")
+		b.parkFor(t, webhook.ReasonPermanent, "g4", "refused", "r", "4")
+		scan, err := b.tool.List(ctx, Filter{Reasons: []webhook.Reason{webhook.ReasonSignature, webhook.ReasonPermanent}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := messageIDs(scan.Messages); !slices.Equal(got, []string{"forged-1", "forged-2", "refused"}) {
+			t.Fatalf("listed %v by reason", got)
+		}
+		scan, err = b.tool.Purge(ctx, Filter{Reasons: []webhook.Reason{webhook.ReasonSignature}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := messageIDs(scan.Messages); !slices.Equal(got, []string{"forged-1", "forged-2"}) {
+			t.Fatalf("purged %v by reason signature", got)
+		}
+		if got := webhookIDs(drain(t, client, b.dlq)); !slices.Equal(got, []string{"real", "refused"}) {
+			t.Fatalf("DLQ keeps %v", got)
+		}
+	})
+
 	t.Run("messages SQS moved on its own and garbage attributes are listed and movable", func(t *testing.T) {
 		t.Parallel()
 		b := newBundle(t, client)
@@ -369,7 +401,7 @@ func TestAgainstMoto(t *testing.T) {
 func TestFilterMatch(t *testing.T) {
 	t.Parallel()
 	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
-	m := Message{MessageID: "m1", Route: "r1", Group: "g1", WebhookID: "w1", ReceivedAt: at("2026-11-28T10:00:00Z")}
+	m := Message{MessageID: "m1", Route: "r1", Group: "g1", WebhookID: "w1", Reason: webhook.ReasonSignature, ReceivedAt: at("2026-11-28T10:00:00Z")}
 	for _, tc := range []struct {
 		name string
 		f    Filter
@@ -381,6 +413,9 @@ func TestFilterMatch(t *testing.T) {
 		{"group and id", Filter{Groups: []string{"g1"}, WebhookIDs: []string{"w1"}}, true},
 		{"group but other id", Filter{Groups: []string{"g1"}, WebhookIDs: []string{"w2"}}, false},
 		{"message id", Filter{MessageIDs: []string{"m1"}}, true},
+		{"reason", Filter{Reasons: []webhook.Reason{webhook.ReasonPermanent, webhook.ReasonSignature}}, true},
+		{"other reason", Filter{Reasons: []webhook.Reason{webhook.ReasonExhausted}}, false},
+		{"reason, none recorded", Filter{Reasons: []webhook.Reason{webhook.ReasonExhausted}}, false},
 		{"since inclusive", Filter{Since: at("2026-11-28T10:00:00Z")}, true},
 		{"since later", Filter{Since: at("2026-11-28T10:00:01Z")}, false},
 		{"until exclusive", Filter{Until: at("2026-11-28T10:00:00Z")}, false},
@@ -388,8 +423,11 @@ func TestFilterMatch(t *testing.T) {
 		{"time filter, unknown time", Filter{Since: at("2026-11-28T09:00:00Z")}, false},
 	} {
 		msg := m
-		if tc.name == "time filter, unknown time" {
+		switch tc.name {
+		case "time filter, unknown time":
 			msg.ReceivedAt = time.Time{}
+		case "reason, none recorded":
+			msg.Reason = ""
 		}
 		if got := tc.f.Match(msg); got != tc.want {
 			t.Errorf("%s: Match = %v, want %v", tc.name, got, tc.want)

@@ -29,6 +29,13 @@ func main() {
 		slog.Error("load AWS config", "error", err.Error())
 		os.Exit(1)
 	}
-	secrets := &secret.Resolver{SSM: ssm.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)}
-	lambda.Start(delivery.New(cfg, secrets).Handle)
+	deliverer, err := delivery.New(&delivery.Config{
+		Routes:  cfg,
+		Secrets: &secret.Resolver{SSM: ssm.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)},
+	})
+	if err != nil {
+		slog.Error("deliver: cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(deliverer.Handle)
 }

@@ -17,16 +17,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/forwarder"
@@ -52,43 +46,16 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 	if err != nil {
 		return nil, fmt.Errorf("AWS config: %w", err)
 	}
-	states := newStatesClient(awsCfg, config.ComputeBudget(cfg).SDKTimeout)
 	queues := sqs.NewFromConfig(awsCfg)
-	return forwarder.New(forwarder.Options{
-		Config:                cfg,
+	return forwarder.New(&forwarder.Config{
+		Routes:                cfg,
 		StateMachineARNPrefix: os.Getenv(webhook.EnvStateMachineARNPrefix),
 		QueueURL:              os.Getenv(webhook.EnvQueueURL),
 		DLQURL:                os.Getenv(webhook.EnvDLQURL),
-		Starter:               states,
+		Starter:               forwarder.NewStatesClient(awsCfg, config.ComputeBudget(cfg).SDKTimeout, forwarder.DefaultConcurrency),
 		Queue:                 queues,
 		DeadLetters:           queues,
 		Logger:                log,
 		Jitter:                rand.Float64,
 	})
-}
-
-// newStatesClient is the Step Functions client for StartSyncExecution.
-func newStatesClient(awsCfg aws.Config, timeout time.Duration) *sfn.Client {
-	return sfn.NewFromConfig(awsCfg, func(o *sfn.Options) {
-		// StartSyncExecution holds the connection for the whole execution:
-		// the client's timeout must outlast the longest one.
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
-		// A retried StartSyncExecution would run the workflow again inside
-		// the same Lambda budget; SQS redelivery is the retry.
-		o.RetryMaxAttempts = 1
-		if o.BaseEndpoint != nil {
-			// Against a local endpoint the "sync-" host prefix AWS uses for
-			// StartSyncExecution would name a host that does not exist.
-			o.APIOptions = append(o.APIOptions, disableHostPrefix)
-		}
-	})
-}
-
-// disableHostPrefix turns off endpoint host prefixing for every operation of
-// the client (a stack value, so it is set at the start of each call).
-func disableHostPrefix(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("DisableEndpointHostPrefix",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
-		}), middleware.Before)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,15 +15,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	awssdk "github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
@@ -437,77 +431,4 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			t.Errorf("no start-up error in the log:\n%s", fn.Logs())
 		}
 	})
-}
-
-// TestStatesClientHostPrefix: against AWS the client keeps the "sync-" host
-// prefix StartSyncExecution needs; against an endpoint override it drops it.
-func TestStatesClientHostPrefix(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name, endpoint, wantHost string
-	}{
-		{"AWS", "", "sync-states.us-east-1.amazonaws.com"},
-		{"endpoint override", "http://127.0.0.1:4566", "127.0.0.1:4566"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			errCaptured := errors.New("captured before sending")
-			var host string
-			cfg := testenv.AWSConfig(tc.endpoint, lambdarie.Region)
-			if tc.endpoint == "" {
-				cfg.BaseEndpoint = nil
-			}
-			// The last Deserialize middleware sees the request exactly as it
-			// would be sent, and stops it there.
-			cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
-				return s.Deserialize.Add(middleware.DeserializeMiddlewareFunc("CaptureHost",
-					func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-						host = in.Request.(*smithyhttp.Request).URL.Host
-						return middleware.DeserializeOutput{}, middleware.Metadata{}, errCaptured
-					}), middleware.After)
-			})
-			_, err := newStatesClient(cfg, time.Minute).StartSyncExecution(context.Background(), &sfn.StartSyncExecutionInput{
-				StateMachineArn: awssdk.String(arnPrefix + "approval-progress"),
-				Input:           awssdk.String("{}"),
-			})
-			if !errors.Is(err, errCaptured) {
-				t.Fatalf("StartSyncExecution: %v", err)
-			}
-			if host != tc.wantHost {
-				t.Errorf("host %q, want %q", host, tc.wantHost)
-			}
-		})
-	}
-}
-
-// TestStatesClientTimeout: the HTTP client gives up after its timeout (the
-// Lambda sets it above the longest execution) and does not retry.
-func TestStatesClientTimeout(t *testing.T) {
-	t.Parallel()
-	var requests atomic.Int32
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		select {
-		case <-release:
-		case <-time.After(10 * time.Second):
-		}
-	}))
-	defer slow.Close()
-	defer close(release)
-	client := newStatesClient(testenv.AWSConfig(slow.URL, lambdarie.Region), 300*time.Millisecond)
-	start := time.Now()
-	_, err := client.StartSyncExecution(context.Background(), &sfn.StartSyncExecutionInput{
-		StateMachineArn: awssdk.String(arnPrefix + "approval-progress"),
-		Input:           awssdk.String("{}"),
-	})
-	if err == nil {
-		t.Fatal("no error from a server slower than the timeout")
-	}
-	if elapsed := time.Since(start); elapsed > 5*time.Second {
-		t.Errorf("gave up after %s, want about the 300 ms timeout", elapsed)
-	}
-	if n := requests.Load(); n != 1 {
-		t.Errorf("%d requests, want 1 (no retry)", n)
-	}
 }

@@ -30,10 +30,14 @@ func main() {
 		slog.Error("load AWS config", "error", err.Error())
 		os.Exit(1)
 	}
-	n := &notifier.Notifier{
-		Config:  cfg,
+	n, err := notifier.New(&notifier.Config{
+		Routes:  cfg,
 		SNS:     sns.NewFromConfig(awsCfg),
 		Secrets: &secret.Resolver{SSM: ssm.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)},
+	})
+	if err != nil {
+		slog.Error("notify: cannot start", "error", err.Error())
+		os.Exit(1)
 	}
 	lambda.Start(n.Notify)
 }

@@ -53,8 +53,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/webhookq/webhookq/internal/config"
@@ -223,10 +221,14 @@ func Start(o Options) (t *Twin, err error) {
 	scale := max(o.TimeScale, 1)
 	deliverARN := functionARN(cfg.Region, Account, cfg.FunctionName("deliver"))
 	notifyARN := functionARN(cfg.Region, Account, cfg.FunctionName("notify"))
-	deliverer := delivery.New(local, secrets)
-	deliverer.Client = DeliveryClient()
-	deliverer.Log = log
-	notify := &notifier.Notifier{Config: local, Secrets: secrets, HTTP: &http.Client{}, Log: log}
+	deliverer, err := delivery.New(&delivery.Config{Routes: local, Secrets: secrets, HTTPClient: DeliveryClient(), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	notify, err := notifier.New(&notifier.Config{Routes: local, Secrets: secrets, HTTPClient: &http.Client{}, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	fns := &functions{
 		byName: map[string]lambda.Handler{
 			deliverARN: lambda.NewHandler(deliverer.Handle),
@@ -266,8 +268,8 @@ func Start(o Options) (t *Twin, err error) {
 	fwdCfg := *local
 	fwdCfg.Queue.RedeliveryDelay = scaleDuration(cfg.Queue.RedeliveryDelay, scale)
 	fwdCfg.Queue.MaxRedeliveryDelay = scaleDuration(cfg.Queue.MaxRedeliveryDelay, scale)
-	fwd, err := forwarder.New(forwarder.Options{
-		Config:                &fwdCfg,
+	fwd, err := forwarder.New(&forwarder.Config{
+		Routes:                &fwdCfg,
 		StateMachineARNPrefix: runner.StateMachineARN(cfg.Service + "-"),
 		QueueURL:              t.QueueURL,
 		// As on AWS (terraform/functions.tf), the forwarder parks what failed
@@ -401,7 +403,8 @@ func createQueues(s *fifo.Store, cfg *config.Config, b config.Budget) error {
 	return nil
 }
 
-// clients are the forward function's AWS SDK clients, pointed at the twin.
+// clients are the forward function's AWS SDK clients, pointed at the twin;
+// conns is how many calls of each may be in flight at once.
 func (t *Twin) clients(region string, sdkTimeout time.Duration, conns int) (*sfn.Client, *sqs.Client) {
 	httpClient := awshttp.NewBuildableClient().WithTimeout(sdkTimeout).WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConns = conns + 10
@@ -413,22 +416,7 @@ func (t *Twin) clients(region string, sdkTimeout time.Duration, conns int) (*sfn
 		BaseEndpoint: aws.String(t.URL),
 		HTTPClient:   httpClient,
 	}
-	states := sfn.NewFromConfig(cfg, func(o *sfn.Options) {
-		// As in functions/forward: a retried StartSyncExecution would run the
-		// workflow twice; SQS redelivery is the retry.
-		o.RetryMaxAttempts = 1
-		o.APIOptions = append(o.APIOptions, disableHostPrefix)
-	})
-	return states, sqs.NewFromConfig(cfg)
-}
-
-// disableHostPrefix keeps the SDK from sending StartSyncExecution to
-// "sync-127.0.0.1", a host that does not exist.
-func disableHostPrefix(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("DisableEndpointHostPrefix",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
-		}), middleware.Before)
+	return forwarder.NewStatesClient(cfg, sdkTimeout, conns), sqs.NewFromConfig(cfg)
 }
 
 // claimingQueue is the forward function's SQS client: before the function

@@ -41,10 +41,13 @@ func BenchmarkDeliver(b *testing.B) {
 			if c.sign {
 				cfg.Target.Signing = &signing
 			}
-			d := New(cfg, secrets)
-			d.Log = slog.New(slog.DiscardHandler)
+			client := NewHTTPClient()
 			if c.rt != nil {
-				d.Client.Transport = c.rt
+				client.Transport = c.rt
+			}
+			d, err := New(&Config{Routes: cfg, Secrets: secrets, HTTPClient: client, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
 			}
 			req := request(body, 0)
 			ctx := context.Background()

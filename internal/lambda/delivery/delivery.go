@@ -45,24 +45,57 @@ type SecretResolver interface {
 	Resolve(ctx context.Context, ref config.SecretRef) (string, error)
 }
 
-// Deliverer makes delivery attempts for the routes of one configuration.
-type Deliverer struct {
-	Config  *config.Config
-	Client  *http.Client
+// Config is what a Deliverer needs: the routes, the secrets (as the narrow
+// interface above) and optional knobs with defaults.
+type Config struct {
+	// Routes is the loaded routes.yaml (required).
+	Routes *config.Config
+	// Secrets resolves the signing, verification and header secrets
+	// (required).
 	Secrets SecretResolver
+	// HTTPClient sends the deliveries; nil is NewHTTPClient().
+	HTTPClient *http.Client
 	// Now is the clock (signing timestamps, inbound tolerance, Retry-After
-	// dates); nil means time.Now.
+	// dates); nil is time.Now.
 	Now func() time.Time
-	// Sleep waits for d or until ctx ends; nil means a timer.
+	// Sleep waits for d or until ctx ends; nil is a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Log receives one line per attempt; nil means slog.Default().
-	Log *slog.Logger
+	// Logger receives one line per attempt; nil is slog.Default().
+	Logger *slog.Logger
 }
 
-// New returns a Deliverer with an HTTP client that never follows redirects
-// (a redirected POST would turn into a GET and lose the body).
-func New(cfg *config.Config, secrets SecretResolver) *Deliverer {
-	return &Deliverer{Config: cfg, Client: NewHTTPClient(), Secrets: secrets}
+// Deliverer makes delivery attempts for the routes of one configuration.
+type Deliverer struct {
+	cfg     *config.Config
+	client  *http.Client
+	secrets SecretResolver
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+	log     *slog.Logger
+}
+
+// New checks the configuration and builds a Deliverer.
+func New(c *Config) (*Deliverer, error) {
+	switch {
+	case c == nil || c.Routes == nil:
+		return nil, errors.New("delivery: no routes configuration (Config.Routes)")
+	case c.Secrets == nil:
+		return nil, errors.New("delivery: no secret resolver (Config.Secrets)")
+	}
+	d := &Deliverer{cfg: c.Routes, client: c.HTTPClient, secrets: c.Secrets, now: c.Now, sleep: c.Sleep, log: c.Logger}
+	if d.client == nil {
+		d.client = NewHTTPClient()
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.sleep == nil {
+		d.sleep = sleepTimer
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	return d, nil
 }
 
 // NewHTTPClient is the client deliveries use: no overall timeout (each
@@ -82,10 +115,7 @@ func NewHTTPClient() *http.Client {
 // the function errors the workflow matches by name.
 func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (webhook.DeliverResult, error) {
 	res, err := d.Deliver(ctx, req)
-	log := d.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := d.log
 	attrs := []any{"webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group, "attempt", req.Attempt()}
 	if err != nil {
 		var f *Failure
@@ -104,7 +134,7 @@ func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (web
 // error is a *Failure.
 func (d *Deliverer) Deliver(ctx context.Context, req webhook.DeliverRequest) (webhook.DeliverResult, error) {
 	env := req.Webhook
-	route, ok := d.Config.Route(env.Route)
+	route, ok := d.cfg.Route(env.Route)
 	if !ok {
 		return webhook.DeliverResult{}, &Failure{Message: fmt.Sprintf("attempt %d: unknown route %q", req.Attempt(), webhook.Bound(env.Route, 64))}
 	}
@@ -173,7 +203,7 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 	hreq.Header = header
 
 	start := time.Now()
-	resp, err := a.d.Client.Do(hreq)
+	resp, err := a.d.client.Do(hreq)
 	if err != nil {
 		return webhook.DeliverResult{}, a.transportFailure(actx, byLambda, where, timeout, err)
 	}
@@ -193,7 +223,7 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 }
 
 func (a attempt) verifyInbound(ctx context.Context, v config.Verify, headers map[string]string, body []byte) error {
-	sec, err := a.d.Secrets.Resolve(ctx, v.Secret)
+	sec, err := a.d.secrets.Resolve(ctx, v.Secret)
 	if err != nil {
 		return &Failure{Retryable: true, Message: fmt.Sprintf("%s: inbound signature (%s): cannot read the secret: %v", a.prefix(), v.Scheme, err)}
 	}
@@ -256,12 +286,12 @@ func (a attempt) setHeaders(ctx context.Context, h http.Header, body []byte) err
 	if h.Get("User-Agent") == "" {
 		h.Set("User-Agent", userAgent)
 	}
-	t := a.d.Config.Target
+	t := a.d.cfg.Target
 	for k, v := range t.Headers {
 		h.Set(k, v)
 	}
 	for _, k := range sortedKeys(t.SecretHeaders) {
-		v, err := a.d.Secrets.Resolve(ctx, t.SecretHeaders[k])
+		v, err := a.d.secrets.Resolve(ctx, t.SecretHeaders[k])
 		if err != nil {
 			return &Failure{Retryable: true, Message: fmt.Sprintf("%s: header %s: cannot read the secret: %v", a.prefix(), k, err)}
 		}
@@ -277,7 +307,7 @@ func (a attempt) setHeaders(ctx context.Context, h http.Header, body []byte) err
 	// connection that died while the Lambda was frozen, instead of failing.
 	h.Set(webhook.HeaderIdempotencyKey, env.WebhookID)
 	if t.Signing != nil {
-		sec, err := a.d.Secrets.Resolve(ctx, *t.Signing)
+		sec, err := a.d.secrets.Resolve(ctx, *t.Signing)
 		if err != nil {
 			return &Failure{Retryable: true, Message: fmt.Sprintf("%s: outbound signing: cannot read the secret: %v", a.prefix(), err)}
 		}
@@ -383,17 +413,8 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return t.Sub(now), true
 }
 
-func (d *Deliverer) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
-
-func (d *Deliverer) sleep(ctx context.Context, wait time.Duration) error {
-	if d.Sleep != nil {
-		return d.Sleep(ctx, wait)
-	}
+// sleepTimer waits for wait or until ctx ends.
+func sleepTimer(ctx context.Context, wait time.Duration) error {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {

@@ -83,12 +83,26 @@ func request(body string, retryCount int) webhook.DeliverRequest {
 	return webhook.DeliverRequest{Webhook: env, RetryCount: retryCount}
 }
 
-func newDeliverer(cfg *config.Config, rt http.RoundTripper) *Deliverer {
-	d := New(cfg, &fakeSecrets{})
-	if rt != nil {
-		d.Client.Transport = rt
+// newDeliverer is a Deliverer for cfg whose requests go to rt (nil: the
+// network), that never sleeps, with tweaks applied to its Config.
+func newDeliverer(t testing.TB, cfg *config.Config, rt http.RoundTripper, tweaks ...func(*Config)) *Deliverer {
+	t.Helper()
+	c := &Config{
+		Routes:     cfg,
+		Secrets:    &fakeSecrets{},
+		HTTPClient: NewHTTPClient(),
+		Sleep:      func(context.Context, time.Duration) error { return nil },
 	}
-	d.Sleep = func(context.Context, time.Duration) error { return nil }
+	if rt != nil {
+		c.HTTPClient.Transport = rt
+	}
+	for _, tweak := range tweaks {
+		tweak(c)
+	}
+	d, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return d
 }
 
@@ -133,7 +147,7 @@ func TestOutcomes(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig("https://target.test", tt.on)
 			cfg.Routes[0].Timeout = 50 * time.Millisecond
-			d := newDeliverer(cfg, tt.rt)
+			d := newDeliverer(t, cfg, tt.rt)
 			res, err := d.Deliver(context.Background(), request(`{"id":1}`, 1))
 			if tt.wantErr == "" {
 				if err != nil {
@@ -182,7 +196,7 @@ func TestInvalidTargetAndEnvelopeArePermanent(t *testing.T) {
 			cfg := testConfig("https://t.test", allOutcomes)
 			cfg.Routes[0].TargetURL = tt.target
 			called := false
-			d := newDeliverer(cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
+			d := newDeliverer(t, cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
 				called = true
 				return answer(200, nil, "")(r)
 			}))
@@ -241,8 +255,10 @@ func TestRequestSent(t *testing.T) {
 		signingRef: "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")),
 		tokenRef:   "Bearer s3cr3t",
 	}}
-	d := New(cfg, secrets)
-	d.Now = func() time.Time { return time.Unix(1_700_000_000, 0) }
+	d, err := New(&Config{Routes: cfg, Secrets: secrets, Now: func() time.Time { return time.Unix(1_700_000_000, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	raw := []byte{0xff, 0xfe, 'a', 0x00, 0xc3, 0x28, '\n', 0x80} // not UTF-8: travels base64
 	env := webhook.Envelope{WebhookID: "wh-raw", Route: "orders", Headers: map[string]string{
@@ -300,7 +316,7 @@ func TestSecretFailureIsRetryableAndNamesTheReference(t *testing.T) {
 	cfg := testConfig("https://t.test", allOutcomes)
 	ref := config.SecretRef{SSMParameter: "/svc/missing"}
 	cfg.Target.Signing = &ref
-	d := newDeliverer(cfg, answer(200, nil, ""))
+	d := newDeliverer(t, cfg, answer(200, nil, ""))
 	_, err := d.Deliver(context.Background(), request("{}", 0))
 	var f *Failure
 	if !errors.As(err, &f) || !f.Retryable || !strings.Contains(f.Message, "ssm:/svc/missing") {
@@ -313,8 +329,9 @@ func TestBadSigningSecretIsPermanent(t *testing.T) {
 	cfg := testConfig("https://t.test", allOutcomes)
 	ref := config.SecretRef{Env: "SIGNING"}
 	cfg.Target.Signing = &ref
-	d := newDeliverer(cfg, answer(200, nil, ""))
-	d.Secrets = &fakeSecrets{values: map[config.SecretRef]string{ref: "not base64 at all!"}}
+	d := newDeliverer(t, cfg, answer(200, nil, ""), func(c *Config) {
+		c.Secrets = &fakeSecrets{values: map[config.SecretRef]string{ref: "not base64 at all!"}}
+	})
 	_, err := d.Deliver(context.Background(), request("{}", 0))
 	var f *Failure
 	if !errors.As(err, &f) || f.Retryable || strings.Contains(f.Message, "not base64 at all") {
@@ -351,11 +368,10 @@ func TestInboundVerification(t *testing.T) {
 			if tt.headers != nil {
 				cfg.Routes[0].Headers = append(cfg.Routes[0].Headers, "X-Hub-Signature-256")
 			}
-			d := newDeliverer(cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
+			d := newDeliverer(t, cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
 				calls++
 				return answer(200, nil, "")(r)
-			}))
-			d.Secrets = &fakeSecrets{values: map[config.SecretRef]string{ref: "gh-secret"}}
+			}), func(c *Config) { c.Secrets = &fakeSecrets{values: map[config.SecretRef]string{ref: "gh-secret"}} })
 			req := request(body, 0)
 			req.Webhook.Headers = tt.headers
 			_, err := d.Deliver(context.Background(), req)
@@ -398,10 +414,11 @@ func TestRetryAfter(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig("https://t.test", allOutcomes)
 			cfg.Routes[0].Timeout = 5 * time.Second
-			d := newDeliverer(cfg, answer(429, http.Header{"Retry-After": {tt.retryAfter}}, ""))
-			d.Now = func() time.Time { return now }
 			var slept time.Duration
-			d.Sleep = func(_ context.Context, w time.Duration) error { slept = w; return nil }
+			d := newDeliverer(t, cfg, answer(429, http.Header{"Retry-After": {tt.retryAfter}}, ""), func(c *Config) {
+				c.Now = func() time.Time { return now }
+				c.Sleep = func(_ context.Context, w time.Duration) error { slept = w; return nil }
+			})
 			ctx := context.Background()
 			if tt.lambdaLeft > 0 {
 				var cancel context.CancelFunc
@@ -434,7 +451,7 @@ func TestExcerptIsBoundedValidUTF8(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := newDeliverer(testConfig("https://t.test", allOutcomes), answer(200, nil, tt.reply))
+			d := newDeliverer(t, testConfig("https://t.test", allOutcomes), answer(200, nil, tt.reply))
 			res, err := d.Deliver(context.Background(), request("{}", 0))
 			if err != nil {
 				t.Fatal(err)
@@ -450,7 +467,7 @@ func TestCauseRedactsTargetSecretsAndNeverQuotesTheBody(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig("https://t.test", allOutcomes)
 	cfg.Routes[0].TargetURL = "https://user:pa55@t.test/hooks?token=tok3n"
-	d := newDeliverer(cfg, answer(500, nil, "server says tok3n"))
+	d := newDeliverer(t, cfg, answer(500, nil, "server says tok3n"))
 	_, err := d.Deliver(context.Background(), request(`{"card":"4111111111111111"}`, 0))
 	msg := err.Error()
 	for _, leak := range []string{"pa55", "tok3n", "4111111111111111", "user"} {
@@ -481,7 +498,10 @@ func TestInvokeErrorTypes(t *testing.T) {
 		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
 			t.Parallel()
 			srv, _ := captureTarget(t, tt.status, "reply")
-			d := New(testConfig(srv.URL, allOutcomes), &fakeSecrets{})
+			d, err := New(&Config{Routes: testConfig(srv.URL, allOutcomes), Secrets: &fakeSecrets{}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			// As Step Functions sends it: the execution input under "webhook",
 			// $$.State.RetryCount under "retryCount".
 			payload := `{"webhook":{"webhookId":"wh-1","route":"orders","group":"g","messageId":"m-1",` +
@@ -541,9 +561,10 @@ func TestInboundTimestampCheckedAtReceipt(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig("https://t.test", allOutcomes)
 			cfg.Routes[0].Verify = &config.Verify{Scheme: config.VerifySlack, Secret: ref, Tolerance: 5 * time.Minute}
-			d := newDeliverer(cfg, answer(200, nil, ""))
-			d.Secrets = &fakeSecrets{values: map[config.SecretRef]string{ref: "slack-secret"}}
-			d.Now = func() time.Time { return delivered }
+			d := newDeliverer(t, cfg, answer(200, nil, ""), func(c *Config) {
+				c.Secrets = &fakeSecrets{values: map[config.SecretRef]string{ref: "slack-secret"}}
+				c.Now = func() time.Time { return delivered }
+			})
 			req := request(body, 0)
 			req.Webhook.Headers, req.Webhook.ReceivedAt = headers, tt.receivedAt
 			_, err := d.Deliver(context.Background(), req)
@@ -578,7 +599,7 @@ func TestContentTypeDefaultsToJSONOnlyForJSON(t *testing.T) {
 			if tt.static != "" {
 				cfg.Target.Headers = map[string]string{"Content-Type": tt.static}
 			}
-			d := newDeliverer(cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
+			d := newDeliverer(t, cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
 				got = r.Header.Get("Content-Type")
 				return answer(200, nil, "")(r)
 			}))
@@ -602,7 +623,7 @@ func TestLambdaDeadlineBoundsTheAttempt(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig("https://t.test", allOutcomes)
 	cfg.Routes[0].Timeout = 30 * time.Second
-	d := newDeliverer(cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
+	d := newDeliverer(t, cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
 		<-r.Context().Done()
 		return nil, r.Context().Err()
 	}))
@@ -616,5 +637,26 @@ func TestLambdaDeadlineBoundsTheAttempt(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Error("the attempt ran into the Lambda's deadline instead of ending before it")
+	}
+}
+
+func TestNewRejectsIncompleteConfig(t *testing.T) {
+	t.Parallel()
+	full := Config{Routes: testConfig("https://t.test", allOutcomes), Secrets: &fakeSecrets{}}
+	for name, tweak := range map[string]func(*Config){
+		"no routes":  func(c *Config) { c.Routes = nil },
+		"no secrets": func(c *Config) { c.Secrets = nil },
+	} {
+		c := full
+		tweak(&c)
+		if _, err := New(&c); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+	if _, err := New(nil); err == nil {
+		t.Error("New accepted a nil Config")
+	}
+	if _, err := New(&full); err != nil {
+		t.Errorf("complete config: %v", err)
 	}
 }

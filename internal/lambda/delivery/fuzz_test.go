@@ -25,7 +25,7 @@ func FuzzDeliver(f *testing.F) {
 			status = 500
 		}
 		cfg := testConfig("https://t.test", config.AllOutcomes)
-		d := newDeliverer(cfg, answer(status, http.Header{"Retry-After": {retryAfter}}, reply))
+		d := newDeliverer(t, cfg, answer(status, http.Header{"Retry-After": {retryAfter}}, reply))
 		req := webhook.DeliverRequest{Webhook: webhook.Envelope{
 			WebhookID: "wh", Route: "orders", Headers: map[string]string{hk: hv}, Body: "SECRET-BODY" + body, BodyEncoding: encoding,
 		}}

@@ -38,8 +38,8 @@ func BenchmarkHandle(b *testing.B) {
 	body := `{"event":"approval.step","request":{"id":"R-1","step":3},"pad":"` + strings.Repeat("x", 900) + `"}`
 	for _, n := range []int{1, 10} {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			fwd, err := forwarder.New(forwarder.Options{
-				Config:                testConfig(),
+			fwd, err := forwarder.New(&forwarder.Config{
+				Routes:                testConfig(),
 				StateMachineARNPrefix: arnPrefix,
 				QueueURL:              testQueue,
 				Starter: noopStarter{&sfn.StartSyncExecutionOutput{

@@ -253,11 +253,11 @@ type harness struct {
 	logs    *logBuffer
 }
 
-func newHarness(t testing.TB, results map[string]result, tweak func(*forwarder.Options)) *harness {
+func newHarness(t testing.TB, results map[string]result, tweak func(*forwarder.Config)) *harness {
 	t.Helper()
 	h := &harness{starter: &fakeStarter{t: t, results: results}, queue: &fakeQueue{}, dlq: &fakeDLQ{}, logs: &logBuffer{}}
-	opts := forwarder.Options{
-		Config:                testConfig(),
+	opts := &forwarder.Config{
+		Routes:                testConfig(),
 		StateMachineARNPrefix: arnPrefix,
 		QueueURL:              testQueue,
 		Starter:               h.starter,
@@ -266,7 +266,7 @@ func newHarness(t testing.TB, results map[string]result, tweak func(*forwarder.O
 		Logger:                slog.New(slog.NewJSONHandler(h.logs, nil)),
 	}
 	if tweak != nil {
-		tweak(&opts)
+		tweak(opts)
 	}
 	fwd, err := forwarder.New(opts)
 	if err != nil {

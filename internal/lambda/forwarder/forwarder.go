@@ -7,7 +7,7 @@
 // group is reported as failed without being started, so a group never
 // overtakes its failed head (AWS's guidance for FIFO partial batch
 // responses). Different groups are independent and run concurrently, up to
-// Options.Concurrency at a time.
+// Config.Concurrency at a time.
 //
 // Outer backoff. A failed record's visibility is set from the Backoff
 // schedule, so SQS hands it back later instead of after the (long) queue
@@ -18,7 +18,7 @@
 // (Webhook.Permanent, malformed records, unknown routes, oversize inputs) come
 // back at once so they reach the DLQ without holding their group long.
 //
-// Parking. With a DLQ configured (Options.DLQURL) the forwarder moves a
+// Parking. With a DLQ configured (Config.DLQURL) the forwarder moves a
 // message there itself when its failure is final — a failed execution on the
 // final receive, or a Webhook.Permanent one on any receive (the workflow has
 // notified in both cases), or a record that can never run (malformed, unknown
@@ -68,7 +68,7 @@ type MessageSender interface {
 }
 
 // DefaultConcurrency is how many message groups run at once unless
-// Options.Concurrency says otherwise: a FIFO batch holds at most 10 records.
+// Config.Concurrency says otherwise: a FIFO batch holds at most 10 records.
 const DefaultConcurrency = 10
 
 // maxLoggedCause bounds the execution cause written to the log, and
@@ -84,22 +84,27 @@ const (
 // a context of their own.
 const sqsCallTimeout = 5 * time.Second
 
-// Options configure a Forwarder.
-type Options struct {
-	Config *config.Config
+// Config is what a Forwarder needs: the routes, the AWS clients (as the
+// narrow interfaces above) and optional knobs with defaults.
+type Config struct {
+	// Routes is the loaded routes.yaml (required).
+	Routes *config.Config
 	// StateMachineARNPrefix is webhook.EnvStateMachineARNPrefix's value; the
-	// route name completes it.
+	// route name completes it (required).
 	StateMachineARNPrefix string
 	// QueueURL is the source queue (webhook.EnvQueueURL); empty derives it
 	// from each record's eventSourceARN.
 	QueueURL string
-	Starter  Starter
-	Queue    VisibilityChanger
+	// Starter runs the executions (required; NewStatesClient).
+	Starter Starter
+	// Queue changes visibility on the source queue (required).
+	Queue VisibilityChanger
 	// DLQURL is webhook.EnvDLQURL's value: when set, a record that failed for
 	// good (its final receive, or malformed) is parked there by the forwarder
 	// through DeadLetters, with webhook.AttrFailure saying why. Empty leaves
 	// the move to SQS's redrive policy.
-	DLQURL      string
+	DLQURL string
+	// DeadLetters sends to DLQURL (required when DLQURL is set).
 	DeadLetters MessageSender
 	// Logger receives one structured line per record; nil discards.
 	Logger *slog.Logger
@@ -128,30 +133,30 @@ type Forwarder struct {
 	worst map[string]time.Duration
 }
 
-// New checks the options and builds a Forwarder.
-func New(o Options) (*Forwarder, error) {
+// New checks the configuration and builds a Forwarder.
+func New(c *Config) (*Forwarder, error) {
 	switch {
-	case o.Config == nil:
-		return nil, errors.New("forwarder: no config")
-	case o.StateMachineARNPrefix == "":
+	case c == nil || c.Routes == nil:
+		return nil, errors.New("forwarder: no routes configuration (Config.Routes)")
+	case c.StateMachineARNPrefix == "":
 		return nil, fmt.Errorf("forwarder: no state machine ARN prefix (%s)", webhook.EnvStateMachineARNPrefix)
-	case o.Starter == nil || o.Queue == nil:
+	case c.Starter == nil || c.Queue == nil:
 		return nil, errors.New("forwarder: a Starter and a Queue are required")
-	case o.DLQURL != "" && o.DeadLetters == nil:
+	case c.DLQURL != "" && c.DeadLetters == nil:
 		return nil, errors.New("forwarder: a DLQ URL needs DeadLetters to send to it")
 	}
 	f := &Forwarder{
-		cfg:         o.Config,
-		arnPrefix:   o.StateMachineARNPrefix,
-		queueURL:    o.QueueURL,
-		starter:     o.Starter,
-		queue:       o.Queue,
-		dlqURL:      o.DLQURL,
-		deadLetters: o.DeadLetters,
-		log:         o.Logger,
-		now:         o.Now,
-		backoff:     NewBackoff(o.Config.Queue, o.Jitter),
-		concurrency: o.Concurrency,
+		cfg:         c.Routes,
+		arnPrefix:   c.StateMachineARNPrefix,
+		queueURL:    c.QueueURL,
+		starter:     c.Starter,
+		queue:       c.Queue,
+		dlqURL:      c.DLQURL,
+		deadLetters: c.DeadLetters,
+		log:         c.Logger,
+		now:         c.Now,
+		backoff:     NewBackoff(c.Routes.Queue, c.Jitter),
+		concurrency: c.Concurrency,
 		worst:       map[string]time.Duration{},
 	}
 	if f.log == nil {
@@ -163,7 +168,7 @@ func New(o Options) (*Forwarder, error) {
 	if f.concurrency <= 0 {
 		f.concurrency = DefaultConcurrency
 	}
-	for _, rb := range config.ComputeBudget(o.Config).Routes {
+	for _, rb := range config.ComputeBudget(c.Routes).Routes {
 		f.worst[rb.Route] = rb.WorstExecution
 	}
 	return f, nil

@@ -372,7 +372,7 @@ func TestDeadline(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), now.Add(left))
 	defer cancel()
 
-	h := newHarness(t, nil, func(o *forwarder.Options) { o.Now = func() time.Time { return now } })
+	h := newHarness(t, nil, func(o *forwarder.Config) { o.Now = func() time.Time { return now } })
 	resp, err := h.fwd.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
 		record("1", "g1", "approval-completed", 1, "{}"),
 		record("2", "g1", "approval-progress", 1, "{}"),
@@ -453,8 +453,8 @@ func TestPanicFailsOnlyItsGroup(t *testing.T) {
 // delay never comes out shorter than scheduled.
 func TestVisibilityRoundsUp(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed}}, func(o *forwarder.Options) {
-		o.Config.Queue.RedeliveryDelay = 1500 * time.Millisecond
+	h := newHarness(t, map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed}}, func(o *forwarder.Config) {
+		o.Routes.Queue.RedeliveryDelay = 1500 * time.Millisecond
 	})
 	if _, err := h.fwd.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record("1", "g1", "approval-progress", 1, "{}")}}); err != nil {
 		t.Fatal(err)
@@ -467,7 +467,7 @@ func TestVisibilityRoundsUp(t *testing.T) {
 func TestQueueURLFromEventSourceARN(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed}},
-		func(o *forwarder.Options) { o.QueueURL = "" })
+		func(o *forwarder.Config) { o.QueueURL = "" })
 	r1 := record("1", "g1", "approval-progress", 1, "{}")
 	r2 := record("2", "g2", "approval-progress", 1, "{}")
 	r2.EventSourceARN = "arn:aws-cn:sqs:cn-north-1:123456789012:other.fifo"
@@ -534,7 +534,7 @@ func TestGroupsRunConcurrentlyInOrder(t *testing.T) {
 		var mu sync.Mutex
 		running := 0
 		cond := sync.NewCond(&mu)
-		h := newHarness(t, nil, func(o *forwarder.Options) { o.Concurrency = tc.concurrency })
+		h := newHarness(t, nil, func(o *forwarder.Config) { o.Concurrency = tc.concurrency })
 		h.starter.hold = func(webhook.Envelope) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -605,23 +605,26 @@ func TestLogLines(t *testing.T) {
 	}
 }
 
-func TestNewRejectsIncompleteOptions(t *testing.T) {
+func TestNewRejectsIncompleteConfig(t *testing.T) {
 	t.Parallel()
-	full := forwarder.Options{Config: testConfig(), StateMachineARNPrefix: arnPrefix, Starter: &fakeStarter{}, Queue: &fakeQueue{}}
-	for name, tweak := range map[string]func(*forwarder.Options){
-		"no config":  func(o *forwarder.Options) { o.Config = nil },
-		"no prefix":  func(o *forwarder.Options) { o.StateMachineARNPrefix = "" },
-		"no starter": func(o *forwarder.Options) { o.Starter = nil },
-		"no queue":   func(o *forwarder.Options) { o.Queue = nil },
+	full := forwarder.Config{Routes: testConfig(), StateMachineARNPrefix: arnPrefix, Starter: &fakeStarter{}, Queue: &fakeQueue{}}
+	for name, tweak := range map[string]func(*forwarder.Config){
+		"no routes":  func(o *forwarder.Config) { o.Routes = nil },
+		"no prefix":  func(o *forwarder.Config) { o.StateMachineARNPrefix = "" },
+		"no starter": func(o *forwarder.Config) { o.Starter = nil },
+		"no queue":   func(o *forwarder.Config) { o.Queue = nil },
 	} {
 		o := full
 		tweak(&o)
-		if _, err := forwarder.New(o); err == nil {
+		if _, err := forwarder.New(&o); err == nil {
 			t.Errorf("%s: New accepted it", name)
 		}
 	}
-	if _, err := forwarder.New(full); err != nil {
-		t.Errorf("complete options: %v", err)
+	if _, err := forwarder.New(nil); err == nil {
+		t.Error("New accepted a nil Config")
+	}
+	if _, err := forwarder.New(&full); err != nil {
+		t.Errorf("complete config: %v", err)
 	}
 }
 

@@ -141,8 +141,8 @@ func TestRedeliveryOnMotoFIFO(t *testing.T) {
 	starter := &fakeStarter{t: t, results: map[string]result{"wh-a1": {status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrRetryable}}}
 	cfg := testConfig()
 	cfg.Queue.RedeliveryDelay, cfg.Queue.MaxRedeliveryDelay = delay, time.Minute
-	fwd, err := forwarder.New(forwarder.Options{
-		Config: cfg, StateMachineARNPrefix: arnPrefix, QueueURL: q.url,
+	fwd, err := forwarder.New(&forwarder.Config{
+		Routes: cfg, StateMachineARNPrefix: arnPrefix, QueueURL: q.url,
 		Starter: starter, Queue: q.client, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -212,8 +212,8 @@ func TestParkingOnMotoFIFO(t *testing.T) {
 	starter := &fakeStarter{t: t, results: map[string]result{"wh-a1": {status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrRetryable, cause: "attempt 3/3: target answered 503"}}}
 	cfg := testConfig()
 	cfg.Queue.MaxReceiveCount = 1 // the first receive is the final one
-	fwd, err := forwarder.New(forwarder.Options{
-		Config: cfg, StateMachineARNPrefix: arnPrefix, QueueURL: q.url, DLQURL: dlq.url,
+	fwd, err := forwarder.New(&forwarder.Config{
+		Routes: cfg, StateMachineARNPrefix: arnPrefix, QueueURL: q.url, DLQURL: dlq.url,
 		Starter: starter, Queue: q.client, DeadLetters: q.client, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

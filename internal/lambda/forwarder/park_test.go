@@ -19,7 +19,7 @@ import (
 
 var parkNow = time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC)
 
-func withDLQ(o *forwarder.Options) {
+func withDLQ(o *forwarder.Config) {
 	o.DLQURL = testDLQ
 	o.Now = func() time.Time { return parkNow }
 }
@@ -217,7 +217,7 @@ func TestParkedCopy(t *testing.T) {
 
 func TestNewNeedsDeadLettersForDLQ(t *testing.T) {
 	t.Parallel()
-	_, err := forwarder.New(forwarder.Options{Config: testConfig(), StateMachineARNPrefix: arnPrefix, Starter: &fakeStarter{}, Queue: &fakeQueue{}, DLQURL: testDLQ})
+	_, err := forwarder.New(&forwarder.Config{Routes: testConfig(), StateMachineARNPrefix: arnPrefix, Starter: &fakeStarter{}, Queue: &fakeQueue{}, DLQURL: testDLQ})
 	if err == nil {
 		t.Error("New accepted a DLQ URL without DeadLetters")
 	}

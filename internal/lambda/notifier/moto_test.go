@@ -56,12 +56,12 @@ func TestNotifyAgainstMoto(t *testing.T) {
 	}
 
 	ch := config.Notify{When: config.NotifyFinal, SNSTopicARN: aws.ToString(topic.TopicArn), SlackWebhookURL: &slackRef}
-	n := &Notifier{
-		Config:  &config.Config{Notify: ch, Routes: []config.Route{{Name: "approval-progress", Notify: ch}}},
+	n := newNotifier(t, &Config{
+		Routes:  &config.Config{Notify: ch, Routes: []config.Route{{Name: "approval-progress", Notify: ch}}},
 		SNS:     snsc,
 		Secrets: &secret.Resolver{SSM: ssmc},
-		Log:     slog.New(slog.DiscardHandler),
-	}
+		Logger:  slog.New(slog.DiscardHandler),
+	})
 	res, err := n.Notify(ctx, testRequest(true))
 	if err != nil {
 		t.Fatalf("Notify: %v", err)

@@ -38,13 +38,47 @@ type SecretResolver interface {
 	Resolve(ctx context.Context, ref config.SecretRef) (string, error)
 }
 
+// Config is what a Notifier needs: the routes, the clients (as the narrow
+// interfaces above) and optional knobs with defaults.
+type Config struct {
+	// Routes is the loaded routes.yaml (required).
+	Routes *config.Config
+	// Secrets resolves the Slack webhook URL (required).
+	Secrets SecretResolver
+	// SNS publishes to the SNS channel; nil fails that channel ("no SNS
+	// client"), as on the twin, which has no SNS.
+	SNS SNSPublisher
+	// HTTPClient posts to Slack; nil is http.DefaultClient.
+	HTTPClient *http.Client
+	// Logger receives one line per notification; nil is slog.Default().
+	Logger *slog.Logger
+}
+
 // Notifier sends failure notifications for the routes of one configuration.
 type Notifier struct {
-	Config  *config.Config
-	SNS     SNSPublisher
-	Secrets SecretResolver
-	HTTP    *http.Client
-	Log     *slog.Logger
+	cfg     *config.Config
+	secrets SecretResolver
+	sns     SNSPublisher
+	client  *http.Client
+	log     *slog.Logger
+}
+
+// New checks the configuration and builds a Notifier.
+func New(c *Config) (*Notifier, error) {
+	switch {
+	case c == nil || c.Routes == nil:
+		return nil, errors.New("notifier: no routes configuration (Config.Routes)")
+	case c.Secrets == nil:
+		return nil, errors.New("notifier: no secret resolver (Config.Secrets)")
+	}
+	n := &Notifier{cfg: c.Routes, secrets: c.Secrets, sns: c.SNS, client: c.HTTPClient, log: c.Logger}
+	if n.client == nil {
+		n.client = http.DefaultClient
+	}
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	return n, nil
 }
 
 // Result says which channels took the notification.
@@ -82,9 +116,9 @@ const slackTimeout = 10 * time.Second
 // Notify composes the message for a failed execution and sends it to the
 // route's channels.
 func (n *Notifier) Notify(ctx context.Context, req webhook.NotifyRequest) (Result, error) {
-	log := n.logger().With("webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group)
-	channels := n.Config.Notify
-	if route, ok := n.Config.Route(req.Webhook.Route); ok {
+	log := n.log.With("webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group)
+	channels := n.cfg.Notify
+	if route, ok := n.cfg.Route(req.Webhook.Route); ok {
 		channels = route.Notify
 	} else {
 		log.Warn("unknown route; notifying on the top-level channels")
@@ -122,10 +156,10 @@ func (n *Notifier) Notify(ctx context.Context, req webhook.NotifyRequest) (Resul
 }
 
 func (n *Notifier) publishSNS(ctx context.Context, topic string, msg Message) error {
-	if n.SNS == nil {
+	if n.sns == nil {
 		return errors.New("no SNS client")
 	}
-	_, err := n.SNS.Publish(ctx, &sns.PublishInput{
+	_, err := n.sns.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(topic),
 		Subject:  aws.String(msg.Subject),
 		Message:  aws.String(msg.Text),
@@ -136,7 +170,7 @@ func (n *Notifier) publishSNS(ctx context.Context, topic string, msg Message) er
 // postSlack posts {"text": …} to the incoming webhook. The URL is a secret:
 // errors name its reference, never the URL.
 func (n *Notifier) postSlack(ctx context.Context, ref config.SecretRef, msg Message) error {
-	hook, err := n.Secrets.Resolve(ctx, ref)
+	hook, err := n.secrets.Resolve(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -151,11 +185,7 @@ func (n *Notifier) postSlack(ctx context.Context, ref config.SecretRef, msg Mess
 		return fmt.Errorf("webhook URL from %s is invalid", secret.Describe(ref))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client := n.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
+	resp, err := n.client.Do(req)
 	if err != nil {
 		// The *url.Error names the URL, which is the secret: keep only its cause.
 		var ue *url.Error
@@ -170,11 +200,4 @@ func (n *Notifier) postSlack(ctx context.Context, ref config.SecretRef, msg Mess
 		return fmt.Errorf("webhook from %s answered %d: %s", secret.Describe(ref), resp.StatusCode, webhook.Bound(strings.TrimSpace(string(answer)), 200))
 	}
 	return nil
-}
-
-func (n *Notifier) logger() *slog.Logger {
-	if n.Log != nil {
-		return n.Log
-	}
-	return slog.Default()
 }

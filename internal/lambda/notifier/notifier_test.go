@@ -186,14 +186,24 @@ func slackEndpoint(t *testing.T, status int) (*httptest.Server, chan string) {
 
 var slackRef = config.SecretRef{SSMParameter: "/sales-approvals/slack-webhook-url"}
 
-func notifierFor(snsClient SNSPublisher, slackURL string) *Notifier {
+func notifierFor(t testing.TB, snsClient SNSPublisher, slackURL string) *Notifier {
 	ch := config.Notify{When: config.NotifyFinal, SNSTopicARN: testTopic, SlackWebhookURL: &slackRef}
-	return &Notifier{
-		Config:  &config.Config{Notify: ch, Routes: []config.Route{{Name: "approval-progress", Notify: ch}}},
+	return newNotifier(t, &Config{
+		Routes:  &config.Config{Notify: ch, Routes: []config.Route{{Name: "approval-progress", Notify: ch}}},
 		SNS:     snsClient,
-		Log:     slog.New(slog.DiscardHandler),
+		Logger:  slog.New(slog.DiscardHandler),
 		Secrets: mapSecrets{slackRef: slackURL + "/services/T000/B000/s3cretpath"},
+	})
+}
+
+// newNotifier is New(c), failing t on an error.
+func newNotifier(t testing.TB, c *Config) *Notifier {
+	t.Helper()
+	n, err := New(c)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return n
 }
 
 func TestNotifyChannels(t *testing.T) {
@@ -215,7 +225,7 @@ func TestNotifyChannels(t *testing.T) {
 			t.Parallel()
 			slack, texts := slackEndpoint(t, tt.slackStatus)
 			fs := &fakeSNS{err: tt.snsErr}
-			res, err := notifierFor(fs, slack.URL).Notify(context.Background(), testRequest(true))
+			res, err := notifierFor(t, fs, slack.URL).Notify(context.Background(), testRequest(true))
 			if got := strings.Join(res.Delivered, ","); got != tt.wantDelivered {
 				t.Errorf("delivered = %q, want %q", got, tt.wantDelivered)
 			}
@@ -260,7 +270,7 @@ func TestSlackUnreachableDoesNotRevealTheURL(t *testing.T) {
 	t.Parallel()
 	slack, _ := slackEndpoint(t, 200)
 	slack.Close() // nothing listens any more
-	_, err := notifierFor(&fakeSNS{}, slack.URL).Notify(context.Background(), testRequest(true))
+	_, err := notifierFor(t, &fakeSNS{}, slack.URL).Notify(context.Background(), testRequest(true))
 	var ce *ChannelError
 	if !errors.As(err, &ce) || ce.Failures[ChannelSlack] == nil {
 		t.Fatalf("Notify = %v, want a Slack channel failure", err)
@@ -272,7 +282,7 @@ func TestSlackUnreachableDoesNotRevealTheURL(t *testing.T) {
 
 func TestNoChannelsIsNotAnError(t *testing.T) {
 	t.Parallel()
-	n := &Notifier{Config: &config.Config{Routes: []config.Route{{Name: "approval-progress"}}}, Log: slog.New(slog.DiscardHandler)}
+	n := newNotifier(t, &Config{Routes: &config.Config{Routes: []config.Route{{Name: "approval-progress"}}}, Secrets: mapSecrets{}, Logger: slog.New(slog.DiscardHandler)})
 	res, err := n.Notify(context.Background(), testRequest(true))
 	if err != nil || len(res.Delivered) != 0 {
 		t.Fatalf("Notify = %+v, %v", res, err)
@@ -289,7 +299,7 @@ func TestInvokeWorkflowPayload(t *testing.T) {
 		`"maxReceiveCount":5,"finalAttempt":true,"headers":{},"body":"{}","bodyEncoding":"utf8"},` +
 		`"error":{"Error":"Webhook.Permanent","Cause":"{\"errorMessage\":\"attempt 1/5: POST https://app.test/h: target answered 400 Bad Request\",\"errorType\":\"Webhook.Permanent\"}"},` +
 		`"executionId":"` + testExecutionARN + `","stateMachine":"sales-approvals-approval-progress","startTime":"` + testStartTime + `"}`
-	_, err := lambda.NewHandler(notifierFor(fs, slack.URL).Notify).Invoke(context.Background(), []byte(payload))
+	_, err := lambda.NewHandler(notifierFor(t, fs, slack.URL).Notify).Invoke(context.Background(), []byte(payload))
 	if err == nil {
 		t.Fatal("Invoke succeeded although Slack answered 500")
 	}
@@ -317,15 +327,37 @@ func errorType(err error) string {
 func TestUnknownRouteUsesTopLevelChannels(t *testing.T) {
 	t.Parallel()
 	fs := &fakeSNS{}
-	n := &Notifier{
-		Config: &config.Config{Notify: config.Notify{SNSTopicARN: testTopic}, Routes: []config.Route{{Name: "other"}}},
-		SNS:    fs,
-		Log:    slog.New(slog.DiscardHandler),
-	}
+	n := newNotifier(t, &Config{
+		Routes:  &config.Config{Notify: config.Notify{SNSTopicARN: testTopic}, Routes: []config.Route{{Name: "other"}}},
+		SNS:     fs,
+		Secrets: mapSecrets{},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
 	req := testRequest(true)
 	req.Webhook.Route = "renamed-route"
 	res, err := n.Notify(context.Background(), req)
 	if err != nil || len(fs.in) != 1 || aws.ToString(fs.in[0].TopicArn) != testTopic || strings.Join(res.Delivered, ",") != "sns" {
 		t.Fatalf("Notify = %+v, %v; publishes %d", res, err, len(fs.in))
+	}
+}
+
+func TestNewRejectsIncompleteConfig(t *testing.T) {
+	t.Parallel()
+	full := Config{Routes: &config.Config{Routes: []config.Route{{Name: "approval-progress"}}}, Secrets: mapSecrets{}}
+	for name, tweak := range map[string]func(*Config){
+		"no routes":  func(c *Config) { c.Routes = nil },
+		"no secrets": func(c *Config) { c.Secrets = nil },
+	} {
+		c := full
+		tweak(&c)
+		if _, err := New(&c); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+	if _, err := New(nil); err == nil {
+		t.Error("New accepted a nil Config")
+	}
+	if _, err := New(&full); err != nil {
+		t.Errorf("complete config: %v", err)
 	}
 }

@@ -99,7 +99,6 @@ func TestCleanBoundsDimensions(t *testing.T) {
 	}
 }
 
-
 // docs/operations.md documents every metric, class and reason as the tables
 // define them, and nothing else.
 func TestDocumented(t *testing.T) {

@@ -56,7 +56,16 @@ var badCases = []badCase{
 		"bad.yaml:9:5: routes[0].targt_path: unknown key \"targt_path\"; did you mean \"target_path\"?",
 	}},
 	{"unknown key without suggestion", base + "colour: blue\n", []string{
-		"bad.yaml:9:1: colour: unknown key \"colour\"; remove it or use one of: service, region, ingress, target, queue, retry, notify, logging, routes",
+		"bad.yaml:9:1: colour: unknown key \"colour\"; remove it or use one of: service, region, ingress, target, queue, retry, notify, logging, functions, routes",
+	}},
+	{"function memory out of Lambda's range, a typo and a string", base + "functions:\n  forward:\n    memory_mb: 64\n  deliver:\n    memory_mb: 10241\n  notfy:\n    memory_mb: 128\n  notify:\n    memory_mb: \"128\"\n", []string{
+		"bad.yaml:11:16: functions.forward.memory_mb: memory_mb is 64; it must be between 128 and 10240 (Lambda memory in MB; it also sets the function's CPU share, one vCPU at 1769)",
+		"bad.yaml:13:16: functions.deliver.memory_mb: memory_mb is 10241; it must be between 128 and 10240 (Lambda memory in MB; it also sets the function's CPU share, one vCPU at 1769)",
+		"bad.yaml:14:3: functions.notfy: unknown key \"notfy\"; did you mean \"notify\"?",
+		"bad.yaml:17:16: functions.notify.memory_mb: must be a whole number, not a string",
+	}},
+	{"unknown key in a function", base + "functions:\n  deliver:\n    memory: 512\n", []string{
+		"bad.yaml:11:5: functions.deliver.memory: unknown key \"memory\"; remove it or use one of: memory_mb",
 	}},
 	{"unknown secret ref key", head + "target:\n  base_url: https://app.example.com\n  signing_secret:\n    ssm_paramter: /x\n", []string{
 		"bad.yaml:10:5: target.signing_secret.ssm_paramter: unknown key \"ssm_paramter\"; did you mean \"ssm_parameter\"?",

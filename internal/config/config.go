@@ -21,6 +21,8 @@ type Config struct {
 	Retry   Retry
 	Notify  Notify
 	Logging Logging
+	// Lambdas holds the settings of each function in Functions, by name.
+	Lambdas map[string]Lambda
 	Routes  []Route
 }
 

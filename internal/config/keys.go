@@ -10,12 +10,13 @@ import (
 var (
 	secretRefKeys = []string{"ssm_parameter", "secrets_manager", "env"}
 	retryKeys     = []string{"max_attempts", "interval", "backoff_rate", "max_delay", "jitter", "on"}
+	functionKeys  = []string{"memory_mb"}
 
 	// keysAt is the one table of the keys valid at each place: the decoder
 	// rejects any other key with "did you mean", and the JSON Schema test
 	// checks config/routes.schema.json against it.
-	keysAt = map[string][]string{
-		"":                          {"service", "region", "ingress", "target", "queue", "retry", "notify", "logging", "routes"},
+	keysAt = withEach(Functions, "functions.", functionKeys, map[string][]string{
+		"":                          {"service", "region", "ingress", "target", "queue", "retry", "notify", "logging", "functions", "routes"},
 		"ingress":                   {"http_api_name", "base_path", "max_body_bytes"},
 		"target":                    {"base_url", "timeout", "headers", "secret_headers", "signing_secret"},
 		"target.secret_headers.*":   secretRefKeys,
@@ -25,6 +26,7 @@ var (
 		"notify":                    {"when", "sns_topic_arn", "slack_webhook_url"},
 		"notify.slack_webhook_url":  secretRefKeys,
 		"logging":                   {"level", "include_execution_data", "retention_days"},
+		"functions":                 Functions,
 		"routes[]":                  {"name", "path", "group", "target_path", "target_url", "dedup", "headers", "verify", "overrides"},
 		"routes[].verify":           {"scheme", "header", "secret", "tolerance"},
 		"routes[].verify.secret":    secretRefKeys,
@@ -32,8 +34,17 @@ var (
 		"routes[].overrides.target": {"timeout"},
 		"routes[].overrides.retry":  retryKeys,
 		"routes[].overrides.notify": {"when"},
-	}
+	})
 )
+
+// withEach adds the place prefix+name with keys for every name: one place
+// per function under functions.
+func withEach(names []string, prefix string, keys []string, places map[string][]string) map[string][]string {
+	for _, n := range names {
+		places[prefix+n] = keys
+	}
+	return places
+}
 
 // unknownKeyMessage says what to do about a key that is not valid here.
 func unknownKeyMessage(key string, valid []string) string {

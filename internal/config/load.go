@@ -91,6 +91,7 @@ func defaultConfig(path string) *Config {
 			On:          slices.Clone(AllOutcomes),
 		},
 		Logging: Logging{Level: DefaultLogLevel, RetentionDays: DefaultRetentionDays},
+		Lambdas: defaultLambdas(),
 	}
 }
 
@@ -149,6 +150,7 @@ func (d *decoder) document(data []byte) *Config {
 	notify := f.sub("notify")
 	d.notify(notify, &c.Notify)
 	d.logging(f.sub("logging"), &c.Logging)
+	d.functions(f.sub("functions"), c)
 
 	routes := d.routes(f, c)
 	if f.require("routes", "add at least one route (name, path, group); see config/routes.yaml") && len(routes) == 0 && f.vals["routes"].Kind == yaml.SequenceNode {

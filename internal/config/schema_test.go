@@ -151,6 +151,8 @@ func TestSchemaRejectsCommonMistakes(t *testing.T) {
 		{"bad duration", base + "queue: {retention: 4 days}\n"},
 		{"bad group", base + "  - {name: b, path: /b, group: orders}\n"},
 		{"ssm hierarchy without a leading slash", head + "target:\n  signing_secret: {ssm_parameter: app/signing}\n"},
+		{"function memory below Lambda's minimum", base + "functions:\n  deliver: {memory_mb: 64}\n"},
+		{"memory for a function that does not exist", base + "functions:\n  sender: {memory_mb: 256}\n"},
 	} {
 		path := filepath.Join(t.TempDir(), "routes.yaml")
 		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {

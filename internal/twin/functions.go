@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
-	"github.com/webhookq/webhookq/internal/twin/console"
-
+	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/lambda/delivery"
+	"github.com/webhookq/webhookq/internal/lambda/notifier"
 	"github.com/webhookq/webhookq/internal/twin/statemachine"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -26,8 +27,46 @@ import (
 type functions struct {
 	byName map[string]lambda.Handler // by function ARN
 	// onNotify sees every notify invocation and its outcome.
-	onNotify  func(req webhook.NotifyRequest, delivered []string, err error)
-	notifyARN string
+	onNotify              func(req webhook.NotifyRequest, delivered []string, err error)
+	deliverARN, notifyARN string
+}
+
+// buildFunctions builds the deliver and notify cores as functions/deliver
+// and functions/notify do, on the local config and the environment's
+// secrets, under their local ARNs.
+func (t *Twin) buildFunctions(local *config.Config, secrets *envSecrets) (*functions, error) {
+	deliverer, err := delivery.New(&delivery.Config{Routes: local, Secrets: secrets, HTTPClient: DeliveryClient(), Logger: t.log})
+	if err != nil {
+		return nil, err
+	}
+	notify, err := notifier.New(&notifier.Config{Routes: local, Secrets: secrets, HTTPClient: &http.Client{}, Logger: t.log})
+	if err != nil {
+		return nil, err
+	}
+	cfg := t.cfg
+	deliverARN := functionARN(cfg.Region, Account, cfg.FunctionName("deliver"))
+	notifyARN := functionARN(cfg.Region, Account, cfg.FunctionName("notify"))
+	return &functions{
+		byName: map[string]lambda.Handler{
+			deliverARN: lambda.NewHandler(deliverer.Handle),
+			notifyARN:  lambda.NewHandler(notify.Notify),
+		},
+		deliverARN: deliverARN,
+		notifyARN:  notifyARN,
+		onNotify:   t.recordNotification,
+	}, nil
+}
+
+// DeliveryClient is the deliver core's HTTP client (delivery.NewHTTPClient)
+// with room for the twin's concurrency: one Lambda container delivers one
+// webhook at a time, the twin runs many deliveries to the same target at once
+// and keeps their connections open.
+func DeliveryClient() *http.Client {
+	c := delivery.NewHTTPClient()
+	if tr, ok := c.Transport.(*http.Transport); ok {
+		tr.MaxIdleConnsPerHost = 256
+	}
+	return c
 }
 
 func (f *functions) Invoke(ctx context.Context, name string, payload []byte) (out []byte, err error) {
@@ -78,36 +117,6 @@ func functionError(err error) error {
 		t = t.Elem()
 	}
 	return &statemachine.FunctionError{Type: t.Name(), Message: err.Error()}
-}
-
-// Notification is one notify invocation, as the twin's page lists it.
-type Notification = console.Notification
-
-// notifications keeps the newest notifications.
-type notifications struct {
-	mu   sync.Mutex
-	keep int
-	list []Notification
-}
-
-func (n *notifications) add(x Notification) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.list = append(n.list, x)
-	if len(n.list) > n.keep {
-		n.list = n.list[len(n.list)-n.keep:]
-	}
-}
-
-// newestFirst returns a copy, newest first.
-func (n *notifications) newestFirst() []Notification {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	out := make([]Notification, len(n.list))
-	for i, x := range n.list {
-		out[len(out)-1-i] = x
-	}
-	return out
 }
 
 // functionARN is a local Lambda's ARN, the value Terraform gives the

@@ -1,6 +1,9 @@
 // Command deliver is the deliver Lambda (provided.al2023 bootstrap): one HTTP
 // delivery attempt per invocation, invoked by a route's workflow. The work is
 // in internal/lambda/delivery; this wires the configuration and the AWS clients.
+// Its log lines go to standard error, its metrics (EMF lines,
+// internal/lambda/metrics) to standard output; Lambda sends both to
+// CloudWatch Logs.
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/delivery"
+	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/lambda/secret"
 )
 
@@ -29,9 +33,16 @@ func main() {
 		slog.Error("load AWS config", "error", err.Error())
 		os.Exit(1)
 	}
+	// Metrics go to standard output as EMF lines (the log on stderr).
+	emf, err := metrics.NewEMF(os.Stdout, cfg, nil)
+	if err != nil {
+		slog.Error("deliver: cannot start", "error", err.Error())
+		os.Exit(1)
+	}
 	deliverer, err := delivery.New(&delivery.Config{
 		Routes:  cfg,
 		Secrets: &secret.Resolver{SSM: ssm.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)},
+		Metrics: emf,
 	})
 	if err != nil {
 		slog.Error("deliver: cannot start", "error", err.Error())

@@ -11,11 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/testkit/emfcheck"
 	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -177,6 +179,28 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	lines := fn.LogLines(`"webhookId":"wh-fail"`)
 	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], `"error":"Webhook.Retryable"`) {
 		t.Errorf("log lines for wh-fail: %q", lines)
+	}
+	// And the attempts' metrics, as EMF lines CloudWatch Logs extracts: the
+	// real binary writes them where Lambda collects its output.
+	var failed []string
+	responses := 0
+	for _, line := range fn.LogLines(`"_aws"`) {
+		data, err := emfcheck.Parse([]byte(line))
+		if err != nil {
+			t.Fatalf("not EMF: %v: %s", err, line)
+		}
+		for _, d := range data {
+			switch d.Name {
+			case "FailedAttempts":
+				failed = append(failed, d.Dimensions["Class"])
+			case "TargetResponseTime":
+				responses++
+			}
+		}
+	}
+	slices.Sort(failed)
+	if strings.Join(failed, " ") != "429 4xx 5xx timeout" || responses != 5 {
+		t.Errorf("EMF failed attempts %v and %d response times; want 429 4xx 5xx timeout and 5 (every answer)", failed, responses)
 	}
 	if strings.Contains(fn.Logs(), signingKey) || strings.Contains(fn.Logs(), base64.StdEncoding.EncodeToString([]byte(signingKey))) {
 		t.Error("the function logged the signing secret")

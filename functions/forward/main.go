@@ -1,6 +1,8 @@
 // Command forward is the forward Lambda: the SQS FIFO queue's event source
 // mapping invokes it with a batch of webhooks, and it runs each through its
 // route's Express state machine with StartSyncExecution (internal/lambda/forwarder).
+// Its log lines and its metrics (EMF lines, internal/lambda/metrics) go to
+// standard output, which Lambda sends to CloudWatch Logs.
 //
 // Environment: WEBHOOKQ_STATE_MACHINE_ARN_PREFIX (required),
 // WEBHOOKQ_QUEUE_URL (optional; else derived from the record's queue ARN),
@@ -24,6 +26,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/forwarder"
+	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -47,6 +50,11 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 		return nil, fmt.Errorf("AWS config: %w", err)
 	}
 	queues := sqs.NewFromConfig(awsCfg)
+	// Metrics go to standard output as EMF lines, beside the log lines.
+	emf, err := metrics.NewEMF(os.Stdout, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
 	return forwarder.New(&forwarder.Config{
 		Routes:                cfg,
 		StateMachineARNPrefix: os.Getenv(webhook.EnvStateMachineARNPrefix),
@@ -57,5 +65,6 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 		DeadLetters:           queues,
 		Logger:                log,
 		Jitter:                rand.Float64,
+		Metrics:               emf,
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/webhookq/webhookq/internal/testkit/emfcheck"
 	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -386,6 +388,33 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		lines := fn.LogLines(`"webhook_id":"wh-a2"`)
 		if len(lines) == 0 || !strings.Contains(lines[0], `"status":"FAILED"`) || !strings.Contains(lines[0], `"execution_arn":"arn:aws:states:`) {
 			t.Errorf("log lines for wh-a2: %q\nall output:\n%s", lines, fn.Logs())
+		}
+
+		// And its metrics, as EMF lines beside the log lines: CloudWatch
+		// would count a1, b2, c1 and c2 delivered, b1 and d1 parked.
+		counts := map[string]float64{}
+		for _, line := range fn.LogLines(`"_aws"`) {
+			data, err := emfcheck.Parse([]byte(line))
+			if err != nil {
+				t.Fatalf("not EMF: %v: %s", err, line)
+			}
+			for _, d := range data {
+				if d.Name == "Delivered" || d.Name == "Parked" {
+					counts[d.Key()] += d.Values[0]
+				}
+			}
+		}
+		ns := "webhookq/sales-approvals "
+		want := map[string]float64{
+			ns + "Delivered Route=approval-progress":               2,
+			ns + "Delivered Route=approval-completed":              2,
+			ns + "Parked Reason=permanent Route=approval-progress": 1,
+			ns + "Parked Reason=permanent":                         1,
+			ns + "Parked Reason=exhausted Route=approval-progress": 1,
+			ns + "Parked Reason=exhausted":                         1,
+		}
+		if !maps.Equal(counts, want) {
+			t.Errorf("EMF counts %v, want %v", counts, want)
 		}
 
 		// A second batch on the warm function: all succeed.

@@ -9,6 +9,9 @@ package webhook
 import (
 	"encoding/base64"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -204,6 +207,20 @@ func (e *Envelope) RawBody() ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("envelope body: unknown encoding %q", e.BodyEncoding)
 	}
+}
+
+// ParseReceivedAt reads an envelope's ReceivedAt: epoch milliseconds (what
+// ingress writes) or RFC 3339 (SQS's SentTimestamp as the forwarder formats
+// it); ok is false for anything else.
+func ParseReceivedAt(v string) (t time.Time, ok bool) {
+	v = strings.TrimSpace(v)
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms), true
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
 }
 
 // DeliverRequest is the deliver function's input, built by the workflow's

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEncodeBodyRoundTripsAndPicksTheShorterForm(t *testing.T) {
@@ -73,6 +74,25 @@ func TestBound(t *testing.T) {
 	} {
 		if got := Bound(tc.in, tc.n); got != tc.want {
 			t.Errorf("Bound(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestParseReceivedAt(t *testing.T) {
+	want := time.UnixMilli(1795856400123)
+	for in, ok := range map[string]bool{
+		"1795856400123":                 true,
+		" 1795856400123 ":               true,
+		"2026-11-28T09:00:00.123Z":      true,
+		"2026-11-28T18:00:00.123+09:00": true,
+		"":                              false,
+		"0":                             false,
+		"-5":                            false,
+		"yesterday":                     false,
+	} {
+		got, gotOK := ParseReceivedAt(in)
+		if gotOK != ok || (ok && !got.Equal(want)) {
+			t.Errorf("ParseReceivedAt(%q) = %v, %v; want %v, %v", in, got, gotOK, want, ok)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/lambda/secret"
 	"github.com/webhookq/webhookq/internal/lambda/signature"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -62,6 +63,9 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Logger receives one line per attempt; nil is slog.Default().
 	Logger *slog.Logger
+	// Metrics records each attempt's FailedAttempts and TargetResponseTime
+	// (metrics.NewEMF on AWS); nil records nothing.
+	Metrics metrics.Recorder
 }
 
 // Deliverer makes delivery attempts for the routes of one configuration.
@@ -72,6 +76,7 @@ type Deliverer struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	log     *slog.Logger
+	metrics metrics.Recorder
 }
 
 // New checks the configuration and builds a Deliverer.
@@ -82,7 +87,7 @@ func New(c *Config) (*Deliverer, error) {
 	case c.Secrets == nil:
 		return nil, errors.New("delivery: no secret resolver (Config.Secrets)")
 	}
-	d := &Deliverer{cfg: c.Routes, client: c.HTTPClient, secrets: c.Secrets, now: c.Now, sleep: c.Sleep, log: c.Logger}
+	d := &Deliverer{cfg: c.Routes, client: c.HTTPClient, secrets: c.Secrets, now: c.Now, sleep: c.Sleep, log: c.Logger, metrics: c.Metrics}
 	if d.client == nil {
 		d.client = NewHTTPClient()
 	}
@@ -94,6 +99,9 @@ func New(c *Config) (*Deliverer, error) {
 	}
 	if d.log == nil {
 		d.log = slog.Default()
+	}
+	if d.metrics == nil {
+		d.metrics = metrics.Discard
 	}
 	return d, nil
 }
@@ -111,18 +119,19 @@ func NewHTTPClient() *http.Client {
 	}
 }
 
-// Handle is the Lambda handler: Deliver, logged, with failures turned into
-// the function errors the workflow matches by name.
+// Handle is the Lambda handler: Deliver, logged and counted, with failures
+// turned into the function errors the workflow matches by name.
 func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (webhook.DeliverResult, error) {
 	res, err := d.Deliver(ctx, req)
 	log := d.log
 	attrs := []any{"webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group, "attempt", req.Attempt()}
 	if err != nil {
 		var f *Failure
-		name := webhook.ErrPermanent
+		name, class := webhook.ErrPermanent, metrics.ClassNotSent
 		if errors.As(err, &f) {
-			name = f.Name()
+			name, class = f.Name(), f.MetricsClass()
 		}
+		d.metrics.Record(metrics.Point{Metric: metrics.FailedAttempts, Value: 1, Route: req.Webhook.Route, Class: class})
 		log.Warn("delivery failed", append(attrs, "error", name, "cause", err.Error())...)
 	} else {
 		log.Info("delivered", append(attrs, "status", res.Status, "latencyMs", res.LatencyMS)...)
@@ -210,6 +219,7 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 	excerpt := readExcerpt(resp.Body)
 	resp.Body.Close()
 	latency := time.Since(start)
+	a.d.metrics.Record(metrics.Point{Metric: metrics.TargetResponseTime, Value: float64(latency) / float64(time.Millisecond), Route: a.route.Name})
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return webhook.DeliverResult{
@@ -231,7 +241,9 @@ func (a attempt) verifyInbound(ctx context.Context, v config.Verify, headers map
 	in := signature.Inbound{Scheme: v.Scheme, Secret: []byte(sec), Header: v.Header, Tolerance: v.Tolerance,
 		Now: func() time.Time { return received }}
 	if err := in.Verify(headers, body); err != nil {
-		return a.permanent("inbound signature (%s) is invalid: %v%s", v.Scheme, err, a.uncarried(v))
+		f := a.permanent("inbound signature (%s) is invalid: %v%s", v.Scheme, err, a.uncarried(v))
+		f.Class = metrics.ClassSignature
+		return f
 	}
 	return nil
 }
@@ -256,11 +268,7 @@ func (a attempt) uncarried(v config.Verify) string {
 // checked at receipt, so a webhook that waited in the queue or the DLQ
 // still verifies.
 func (a attempt) receivedAt() time.Time {
-	v := strings.TrimSpace(a.req.Webhook.ReceivedAt)
-	if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
-		return time.UnixMilli(ms)
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+	if t, ok := webhook.ParseReceivedAt(a.req.Webhook.ReceivedAt); ok {
 		return t
 	}
 	return a.d.now()
@@ -324,10 +332,11 @@ func (a attempt) setHeaders(ctx context.Context, h http.Header, body []byte) err
 
 // classify applies the route's retry.on to an outcome.
 func (a attempt) classify(o config.Outcome, msg string) *Failure {
+	class, _ := metrics.ClassOf(o)
 	if slices.Contains(a.route.Retry.On, o) {
-		return &Failure{Retryable: true, Outcome: o, Message: msg}
+		return &Failure{Retryable: true, Outcome: o, Class: class, Message: msg}
 	}
-	return &Failure{Outcome: o, Message: msg + " (" + string(o) + " is not in retry.on)"}
+	return &Failure{Outcome: o, Class: class, Message: msg + " (" + string(o) + " is not in retry.on)"}
 }
 
 func (a attempt) transportFailure(actx context.Context, byLambda bool, where string, timeout time.Duration, err error) *Failure {
@@ -365,9 +374,11 @@ func (a attempt) statusFailure(ctx context.Context, where string, resp *http.Res
 		}
 		return f
 	case code >= 300 && code < 400:
-		return a.permanent("%s: target answered %s; redirects are not followed, fix the target URL", where, statusText(code))
+		f := a.permanent("%s: target answered %s; redirects are not followed, fix the target URL", where, statusText(code))
+		f.Class = metrics.ClassRedirect
+		return f
 	}
-	return &Failure{Message: msg}
+	return &Failure{Class: metrics.ClassClientError, Message: msg}
 }
 
 // honourRetryAfter waits out a short Retry-After inside the function when the

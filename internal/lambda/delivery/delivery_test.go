@@ -106,15 +106,17 @@ func newDeliverer(t testing.TB, cfg *config.Config, rt http.RoundTripper, tweaks
 	return d
 }
 
+// hang is a target that never answers: the attempt ends at its timeout.
+var hang = roundTrip(func(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return nil, r.Context().Err()
+})
+
 // refused is what the transport reports when nothing listens.
 var refused = &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
 
 func TestOutcomes(t *testing.T) {
 	t.Parallel()
-	hang := roundTrip(func(r *http.Request) (*http.Response, error) {
-		<-r.Context().Done()
-		return nil, r.Context().Err()
-	})
 	tests := []struct {
 		name     string
 		rt       http.RoundTripper

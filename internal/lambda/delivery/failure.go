@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -17,10 +18,21 @@ type Failure struct {
 	// Outcome is the retry-policy class of a failed HTTP exchange; empty for
 	// failures outside the exchange (invalid target, inbound signature).
 	Outcome config.Outcome
+	// Class is the failure class the FailedAttempts metric counts it under;
+	// empty means the request was not sent (metrics.ClassNotSent).
+	Class   metrics.Class
 	Message string
 }
 
 func (f *Failure) Error() string { return f.Message }
+
+// MetricsClass is the failure class the FailedAttempts metric counts.
+func (f *Failure) MetricsClass() metrics.Class {
+	if f.Class == "" {
+		return metrics.ClassNotSent
+	}
+	return f.Class
+}
 
 // Name is the error name the workflow matches: webhook.ErrRetryable or webhook.ErrPermanent.
 func (f *Failure) Name() string {

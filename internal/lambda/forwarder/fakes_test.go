@@ -55,6 +55,8 @@ type result struct {
 	status     sfntypes.SyncExecutionStatus
 	err, cause string
 	apiErr     error
+	// output is a succeeded execution's output (the Deliver state's result).
+	output string
 }
 
 // call is one StartSyncExecution the fake received.
@@ -120,6 +122,9 @@ func (s *fakeStarter) StartSyncExecution(ctx context.Context, in *sfn.StartSyncE
 	}
 	if r.err != "" {
 		out.Error, out.Cause = aws.String(r.err), aws.String(r.cause)
+	}
+	if r.output != "" {
+		out.Output = aws.String(r.output)
 	}
 	return out, nil
 }

@@ -47,6 +47,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -114,6 +115,9 @@ type Config struct {
 	Jitter func() float64
 	// Concurrency bounds the message groups run at once; 0 is DefaultConcurrency.
 	Concurrency int
+	// Metrics records what became of each record (Delivered, Parked, …;
+	// metrics.NewEMF on AWS); nil records nothing.
+	Metrics metrics.Recorder
 }
 
 // Forwarder is the forward Lambda's handler.
@@ -129,6 +133,7 @@ type Forwarder struct {
 	now         func() time.Time
 	backoff     Backoff
 	concurrency int
+	metrics     metrics.Recorder
 	// worst is each route's worst-case execution time (config.ComputeBudget).
 	worst map[string]time.Duration
 }
@@ -157,6 +162,7 @@ func New(c *Config) (*Forwarder, error) {
 		now:         c.Now,
 		backoff:     NewBackoff(c.Routes.Queue, c.Jitter),
 		concurrency: c.Concurrency,
+		metrics:     c.Metrics,
 		worst:       map[string]time.Duration{},
 	}
 	if f.log == nil {
@@ -164,6 +170,9 @@ func New(c *Config) (*Forwarder, error) {
 	}
 	if f.now == nil {
 		f.now = time.Now
+	}
+	if f.metrics == nil {
+		f.metrics = metrics.Discard
 	}
 	if f.concurrency <= 0 {
 		f.concurrency = DefaultConcurrency
@@ -296,6 +305,7 @@ func (f *Forwarder) forward(ctx context.Context, rec events.SQSMessage) outcome 
 		return succeeded
 	}
 	if v.final != nil && f.park(ctx, rec, *v.final) {
+		f.recordParked(rec, v.final.Reason)
 		return parked
 	}
 	f.setVisibility(ctx, rec, v.delay)
@@ -377,6 +387,7 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 		slog.String("status", string(out.Status)))
 	if out.Status == sfntypes.SyncExecutionStatusSucceeded {
 		f.log.LogAttrs(ctx, slog.LevelInfo, "delivered", attrs...)
+		f.recordDelivered(env, aws.ToString(out.Output))
 		return verdict{outcome: succeeded}
 	}
 	execErr := aws.ToString(out.Error)

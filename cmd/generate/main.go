@@ -12,7 +12,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate"
 	"github.com/webhookq/webhookq/internal/generate/bundle"
+	"github.com/webhookq/webhookq/internal/tfrun"
 )
 
 const usageText = `usage: go run ./cmd/generate [flags]
@@ -325,9 +325,9 @@ func staleWorkflows(out string, files map[string][]byte) ([]string, error) {
 }
 
 func validate(ctx context.Context, o options, files map[string][]byte, stdout, stderr io.Writer, progress func(string, ...any)) int {
-	bin, err := exec.LookPath("terraform")
+	bin, err := tfrun.Find("-validate")
 	if err != nil {
-		fmt.Fprintln(stderr, "generate: -validate needs terraform on PATH (Terraform 1.11):", err)
+		fmt.Fprintln(stderr, "generate:", err)
 		return exitFailed
 	}
 	stage, err := os.MkdirTemp("", "webhookq-validate-")
@@ -348,12 +348,12 @@ func validate(ctx context.Context, o options, files map[string][]byte, stdout, s
 			staged[p] = zip
 		}
 	}
-	if err := generate.StageTerraform(stage, o.out, staged); err != nil {
+	if err := tfrun.Stage(stage, o.out, staged); err != nil {
 		fmt.Fprintln(stderr, "generate:", err)
 		return exitFailed
 	}
 	progress("terraform init and validate (copy in %s)", stage)
-	diags, err := generate.ValidateTerraform(ctx, bin, stage, o.pluginDir)
+	diags, err := tfrun.Validate(ctx, bin, stage, o.pluginDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "generate:", err)
 		return exitFailed

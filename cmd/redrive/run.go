@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os/exec"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/redrive"
+	"github.com/webhookq/webhookq/internal/tfrun"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -39,7 +39,7 @@ Usage:
   redrive purge   [queue flags] (filters | --all) --yes
 
 Queues (first that applies): --queue-url and --dlq-url; --terraform-dir (reads
-'terraform output -json'); else the queue names derived from --config.
+the applied module's outputs); else the queue names derived from --config.
 
 Exit status: 0 done, 1 error, 2 usage, 3 nothing to do (empty DLQ, no match).
 `
@@ -396,9 +396,9 @@ func connect(ctx context.Context, o *options) (*environment, error) {
 		if err != nil {
 			return nil, err
 		}
-		env.queueURL, env.dlqURL = out.QueueURL.Value, out.DLQURL.Value
+		env.queueURL, env.dlqURL = out.QueueURL, out.DLQURL
 		if env.esmUUID == "" {
-			env.esmUUID = out.ESMUUID.Value
+			env.esmUUID = out.ESMUUID
 		}
 		if env.queueURL == "" || env.dlqURL == "" {
 			return nil, fmt.Errorf("terraform outputs in %s have no queue_url / dlq_url: was it applied?", o.terraformDir)
@@ -447,27 +447,21 @@ func connect(ctx context.Context, o *options) (*environment, error) {
 	return env, nil
 }
 
+// tfOutputs are the module's outputs redrive reads (terraform/outputs.tf).
 type tfOutputs struct {
-	QueueURL struct{ Value string } `json:"queue_url"`
-	DLQURL   struct{ Value string } `json:"dlq_url"`
-	ESMUUID  struct{ Value string } `json:"forward_event_source_mapping_uuid"`
+	QueueURL, DLQURL, ESMUUID string
 }
 
 func terraformOutputs(ctx context.Context, dir string) (tfOutputs, error) {
-	var out tfOutputs
-	cmd := exec.CommandContext(ctx, "terraform", "-chdir="+dir, "output", "-json")
-	raw, err := cmd.Output()
+	bin, err := tfrun.Find("--terraform-dir")
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return out, fmt.Errorf("terraform output in %s: %s", dir, strings.TrimSpace(string(ee.Stderr)))
-		}
-		return out, fmt.Errorf("terraform output in %s: %w", dir, err)
+		return tfOutputs{}, err
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("terraform output in %s: %w", dir, err)
+	outs, err := tfrun.StringOutputs(ctx, bin, dir)
+	if err != nil {
+		return tfOutputs{}, err
 	}
-	return out, nil
+	return tfOutputs{QueueURL: outs["queue_url"], DLQURL: outs["dlq_url"], ESMUUID: outs["forward_event_source_mapping_uuid"]}, nil
 }
 
 // explain turns the AWS errors an operator meets into what to do about them.

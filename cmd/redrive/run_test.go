@@ -265,8 +265,8 @@ func TestTerraformOutputsNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(out.QueueURL.Value, "/sales-approvals.fifo") || !strings.HasSuffix(out.DLQURL.Value, "/sales-approvals-dlq.fifo") ||
-		out.ESMUUID.Value != "6c9f6d0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f" {
+	if !strings.HasSuffix(out.QueueURL, "/sales-approvals.fifo") || !strings.HasSuffix(out.DLQURL, "/sales-approvals-dlq.fifo") ||
+		out.ESMUUID != "6c9f6d0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f" {
 		t.Fatalf("outputs read as %+v", out)
 	}
 	module, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "terraform", "outputs.tf"))

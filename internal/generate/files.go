@@ -1,7 +1,8 @@
 // Package generate turns a validated config into every file `terraform apply`
 // needs: one Express workflow per route and the Terraform locals. It is pure —
 // the same config always gives the same bytes — and writes nothing; the CLI
-// (cmd/generate) writes the files and builds the Lambda zips.
+// (cmd/generate) writes the files, builds the Lambda zips
+// (internal/generate/bundle) and runs terraform validate (internal/tfrun).
 package generate
 
 import (

@@ -8,6 +8,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/generate/bundle"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
+	"github.com/webhookq/webhookq/internal/tfrun"
 )
 
 // TestTerraformValidatesGoldenCases runs the real terraform (init from the
@@ -37,10 +38,10 @@ func TestTerraformValidatesGoldenCases(t *testing.T) {
 				files[bundle.ZipPath(fn)] = zip
 			}
 			stage := t.TempDir()
-			if err := StageTerraform(stage, root, files); err != nil {
+			if err := tfrun.Stage(stage, root, files); err != nil {
 				t.Fatal(err)
 			}
-			diags, err := ValidateTerraform(context.Background(), bin, stage, testenv.ProviderMirror)
+			diags, err := tfrun.Validate(context.Background(), bin, stage, testenv.ProviderMirror)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,24 +53,5 @@ func TestTerraformValidatesGoldenCases(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestTerraformDiagnosticString(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		d    TerraformDiagnostic
-		want string
-	}{
-		{TerraformDiagnostic{Severity: "error", Summary: "Unsupported argument", Detail: "An argument named \"x\" is not expected here.", File: "terraform/queue.tf", Line: 12},
-			`terraform/queue.tf:12: Unsupported argument: An argument named "x" is not expected here.`},
-		{TerraformDiagnostic{Severity: "warning", Summary: "Deprecated attribute", File: "terraform/functions.tf", Line: 3},
-			"terraform/functions.tf:3: warning: Deprecated attribute"},
-		{TerraformDiagnostic{Severity: "error", Summary: "Module not installed"},
-			"terraform: Module not installed"},
-	} {
-		if got := tc.d.String(); got != tc.want {
-			t.Errorf("got %q, want %q", got, tc.want)
-		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/webhookq/webhookq/internal/generate"
 	"github.com/webhookq/webhookq/internal/generate/bundle"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
+	"github.com/webhookq/webhookq/internal/tfrun"
 )
 
 // edit is one change to config/routes.yaml for the test: the value at a
@@ -143,7 +144,7 @@ func stage(t *testing.T, routesYAML []byte) *staged {
 	for p, z := range zips {
 		files[p] = z
 	}
-	if err := generate.StageTerraform(dir, testenv.RepoRoot(t), files); err != nil {
+	if err := tfrun.Stage(dir, testenv.RepoRoot(t), files); err != nil {
 		t.Fatal(err)
 	}
 	s := &staged{Dir: dir, Config: cfg, Files: files}

@@ -1,18 +1,36 @@
-package generate
+// Package tfrun runs the terraform CLI for the commands, always through
+// terraform-exec (github.com/hashicorp/terraform-exec), never by hand: it
+// stages the hand-written module with generated files in a scratch folder and
+// validates it there (cmd/generate -validate, the apply test), and reads an
+// applied module's outputs (cmd/redrive --terraform-dir).
+package tfrun
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 )
 
-// TerraformDiagnostic is one problem terraform validate reported.
-type TerraformDiagnostic struct {
+// Find is the terraform binary on PATH; what asks names itself in the error
+// (e.g. "-validate", "--terraform-dir").
+func Find(what string) (string, error) {
+	bin, err := exec.LookPath("terraform")
+	if err != nil {
+		return "", fmt.Errorf("%s needs terraform on PATH (Terraform 1.11): %w", what, err)
+	}
+	return bin, nil
+}
+
+// Diagnostic is one problem terraform validate reported.
+type Diagnostic struct {
 	Severity string
 	Summary  string
 	Detail   string
@@ -24,7 +42,7 @@ type TerraformDiagnostic struct {
 
 // String is "file:line: summary: detail", with "warning: " before the
 // summary of anything that is not an error.
-func (d TerraformDiagnostic) String() string {
+func (d Diagnostic) String() string {
 	where := "terraform"
 	if d.File != "" {
 		where = fmt.Sprintf("%s:%d", d.File, d.Line)
@@ -39,11 +57,11 @@ func (d TerraformDiagnostic) String() string {
 	return s
 }
 
-// StageTerraform lays out dst like a repository checkout for Terraform: the
+// Stage lays out dst like a repository checkout for Terraform: the
 // hand-written module (root/terraform/*.tf) and files (paths relative to the
 // repository root: the generated workflows and locals, the zips). Terraform
 // then runs in dst/terraform without touching the repository.
-func StageTerraform(dst, root string, files map[string][]byte) error {
+func Stage(dst, root string, files map[string][]byte) error {
 	module, err := filepath.Glob(filepath.Join(root, "terraform", "*.tf"))
 	if err != nil {
 		return err
@@ -76,11 +94,11 @@ func writeStaged(dst, rel string, data []byte) error {
 	return os.WriteFile(p, data, 0o644)
 }
 
-// ValidateTerraform runs terraform init (providers only from pluginDir when it
-// is set, no backend) and terraform validate in root/terraform, and returns
+// Validate runs terraform init (providers only from pluginDir when it is
+// set, no backend) and terraform validate in root/terraform, and returns
 // validate's diagnostics. An error means Terraform could not run at all; a
 // failed init is reported with Terraform's own message.
-func ValidateTerraform(ctx context.Context, terraformBin, root, pluginDir string) ([]TerraformDiagnostic, error) {
+func Validate(ctx context.Context, terraformBin, root, pluginDir string) ([]Diagnostic, error) {
 	tf, err := tfexec.NewTerraform(filepath.Join(root, "terraform"), terraformBin)
 	if err != nil {
 		return nil, err
@@ -96,13 +114,41 @@ func ValidateTerraform(ctx context.Context, terraformBin, root, pluginDir string
 	if err != nil {
 		return nil, fmt.Errorf("terraform validate: %w", err)
 	}
-	var diags []TerraformDiagnostic
+	var diags []Diagnostic
 	for _, d := range out.Diagnostics {
-		td := TerraformDiagnostic{Severity: string(d.Severity), Summary: d.Summary, Detail: d.Detail}
+		td := Diagnostic{Severity: string(d.Severity), Summary: d.Summary, Detail: d.Detail}
 		if d.Range != nil {
 			td.File, td.Line = "terraform/"+filepath.ToSlash(d.Range.Filename), d.Range.Start.Line
 		}
 		diags = append(diags, td)
 	}
 	return diags, nil
+}
+
+// StringOutputs runs terraform output in dir (an applied root module) and
+// returns its outputs whose value is a string, by name. A module that was
+// never applied has none.
+func StringOutputs(ctx context.Context, terraformBin, dir string) (map[string]string, error) {
+	tf, err := tfexec.NewTerraform(dir, terraformBin)
+	if err != nil {
+		return nil, fmt.Errorf("terraform output in %s: %w", dir, err)
+	}
+	outs, err := tf.Output(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("terraform output in %s: %w", dir, err)
+	}
+	strs := map[string]string{}
+	for name, o := range outs {
+		var s string
+		var typeErr *json.UnmarshalTypeError
+		switch err := json.Unmarshal(o.Value, &s); {
+		case err == nil:
+			strs[name] = s
+		case errors.As(err, &typeErr):
+			// Not a string (a map, a list, a number): not asked for.
+		default:
+			return nil, fmt.Errorf("terraform output %s in %s: %w", name, dir, err)
+		}
+	}
+	return strs, nil
 }

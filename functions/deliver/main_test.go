@@ -44,6 +44,7 @@ routes:
     target_path: /deliver/orders
     dedup: content
     headers: [X-Event-Type]
+    verify: {scheme: none, reason: the test sender signs nothing}
 `
 
 const signingKey = "0123456789abcdef0123456789abcdef"

@@ -40,6 +40,7 @@ routes:
     group: static:orders
     target_path: /deliver/orders
     dedup: content
+    verify: {scheme: none, reason: the test sender signs nothing}
 `
 
 // TestBootstrapUnderEmulator runs the real notify bootstrap under

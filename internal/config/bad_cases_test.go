@@ -5,15 +5,15 @@ package config
 // lines belong to the route.
 const base = `service: shop
 region: us-east-1
-target:
-  base_url: https://app.example.com
+target: {base_url: https://app.example.com}
 routes:
   - name: orders
     path: /orders
     group: static:orders
+    verify: {scheme: none, reason: the test sender signs nothing}
 `
 
-// head is a valid config of 6 lines without a target section; cases that
+// head is a valid config of 7 lines without a target section; cases that
 // need one append it.
 const head = `service: shop
 region: us-east-1
@@ -21,7 +21,21 @@ routes:
   - name: orders
     path: /orders
     group: static:orders
+    verify: {scheme: none, reason: the test sender signs nothing}
 `
+
+// The explanation a route without verify gets, with deliveries unsigned
+// and signed.
+const (
+	missingVerify = "required: say how this route's webhooks are verified. Its ingress URL is public: anyone who learns it can post to it, " +
+		"and webhookq would deliver a forgery like any other webhook, and the app could not tell it apart. " +
+		"Add verify: {scheme: SCHEME, secret: {…}} with SCHEME one of github, stripe, slack or hmac (docs/config.md), " +
+		"or, when the sender signs nothing, verify: {scheme: none, reason: \"why\"}"
+	missingVerifySigned = "required: say how this route's webhooks are verified. Its ingress URL is public: anyone who learns it can post to it, " +
+		"and webhookq would deliver a forgery signed with target.signing_secret, so the app would receive it carrying a valid signature. " +
+		"Add verify: {scheme: SCHEME, secret: {…}} with SCHEME one of github, stripe, slack or hmac (docs/config.md), " +
+		"or, when the sender signs nothing, verify: {scheme: none, reason: \"why\"}"
+)
 
 // badCase is a config and every diagnostic it must produce, whole lines.
 type badCase struct {
@@ -68,7 +82,7 @@ var badCases = []badCase{
 		"bad.yaml:11:5: functions.deliver.memory: unknown key \"memory\"; remove it or use one of: memory_mb",
 	}},
 	{"unknown secret ref key", head + "target:\n  base_url: https://app.example.com\n  signing_secret:\n    ssm_paramter: /x\n", []string{
-		"bad.yaml:10:5: target.signing_secret.ssm_paramter: unknown key \"ssm_paramter\"; did you mean \"ssm_parameter\"?",
+		"bad.yaml:11:5: target.signing_secret.ssm_paramter: unknown key \"ssm_paramter\"; did you mean \"ssm_parameter\"?",
 	}},
 	{"merge key", base + "retry: &r {max_attempts: 2}\nnotify:\n  <<: *r\n", []string{
 		"bad.yaml:11:3: notify: YAML merge keys (<<) are not supported; write the keys out (a whole value can still be an alias: key: *anchor)",
@@ -81,7 +95,7 @@ var badCases = []badCase{
 		"bad.yaml:11:20: queue.high_throughput: must be true or false, not a string",
 		"bad.yaml:13:17: retry.backoff_rate: must be a number, not a string",
 	}},
-	{"number where a string belongs", "service: 123\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n", []string{
+	{"number where a string belongs", "service: 123\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    verify: {scheme: none, reason: r}\n    path: /orders\n    group: static:orders\n", []string{
 		"bad.yaml:1:10: service: must be a string, not a number; quote it: \"123\"",
 	}},
 	{"mapping where a list belongs", "service: shop\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  name: orders\n", []string{
@@ -102,72 +116,73 @@ var badCases = []badCase{
 		"bad.yaml:6:5: routes[0].group: required; say how messages are ordered: static:NAME, header:NAME or body:path.to.field",
 		"bad.yaml:6:5: routes[0].name: required; give the route a name, e.g. name: approval-progress",
 		"bad.yaml:6:5: routes[0].path: required; set the ingress path webhooks are POSTed to, e.g. path: /approval-progress",
+		"bad.yaml:6:5: routes[0].verify: " + missingVerify,
 	}},
 	{"no routes", "service: shop\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes: []\n", []string{
 		"bad.yaml:5:9: routes: no routes; add at least one route (name, path, group)",
 	}},
-	{"base_url needed", "service: shop\nregion: us-east-1\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n", []string{
+	{"base_url needed", "service: shop\nregion: us-east-1\nroutes:\n  - name: orders\n    verify: {scheme: none, reason: r}\n    path: /orders\n    group: static:orders\n", []string{
 		"bad.yaml:1:1: target.base_url: required unless every route has its own target_url; set the application's URL, e.g. base_url: https://app.example.com",
 	}},
-	{"duplicates across routes", base + "  - name: orders\n    path: /ORDERS\n    group: static:orders\n", []string{
-		"bad.yaml:9:11: routes[1].name: route name \"orders\" is already used on line 6; route names must be unique",
-		"bad.yaml:10:11: routes[1].path: ingress path /ORDERS is already used on line 7; give each route its own path",
-		"bad.yaml:11:12: routes[1].group: static group \"orders\" is already used on line 8; routes sharing a group hold each other's messages back, so give each route its own",
+	{"duplicates across routes", base + "  - name: orders\n    verify: {scheme: none, reason: r}\n    path: /ORDERS\n    group: static:orders\n", []string{
+		"bad.yaml:9:11: routes[1].name: route name \"orders\" is already used on line 5; route names must be unique",
+		"bad.yaml:11:11: routes[1].path: ingress path /ORDERS is already used on line 6; give each route its own path",
+		"bad.yaml:12:12: routes[1].group: static group \"orders\" is already used on line 7; routes sharing a group hold each other's messages back, so give each route its own",
 	}},
-	{"bad service name", "service: shop.events\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n", []string{
+	{"bad service name", "service: shop.events\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    verify: {scheme: none, reason: r}\n    path: /orders\n    group: static:orders\n", []string{
 		"bad.yaml:1:10: service: \"shop.events\" is not a usable service name; use letters, digits, - and _ (it prefixes queue, Lambda and role names)",
 	}},
-	{"service too long for Lambda names", "service: " + repeat("s", 57) + "\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n", []string{
+	{"service too long for Lambda names", "service: " + repeat("s", 57) + "\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    verify: {scheme: none, reason: r}\n    path: /orders\n    group: static:orders\n", []string{
 		"bad.yaml:1:10: service: the Lambda function name \"sssssssssssssssssssssssssssssssssssssssssssssssssssssssss-forward\" would be 65 characters, over AWS's 64; shorten service to at most 56 characters",
 	}},
-	{"route name too long for state machine", "service: shop\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: " + repeat("r", 76) + "\n    path: /orders\n    group: static:orders\n", []string{
+	{"route name too long for state machine", "service: shop\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: " + repeat("r", 76) + "\n    path: /orders\n    group: static:orders\n    verify: {scheme: none, reason: r}\n", []string{
 		"bad.yaml:6:11: routes[0].name: the state machine name \"shop-rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr\" would be 81 characters, over AWS's 80; shorten the route name to at most 75 characters",
 	}},
-	{"bad route name", "service: shop\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: new orders\n    path: /orders\n    group: static:orders\n", []string{
+	{"bad route name", "service: shop\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: new orders\n    verify: {scheme: none, reason: r}\n    path: /orders\n    group: static:orders\n", []string{
 		"bad.yaml:6:11: routes[0].name: \"new orders\" is not a usable route name; use letters, digits, - and _ (it names the state machine and its files)",
 	}},
-	{"bad region", "service: shop\nregion: Tokyo\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n", []string{
+	{"bad region", "service: shop\nregion: Tokyo\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    verify: {scheme: none, reason: r}\n    path: /orders\n    group: static:orders\n", []string{
 		"bad.yaml:2:9: region: \"Tokyo\" is not an AWS region name; write it like ap-northeast-1 or us-east-1",
 	}},
-	{"http base_url", "service: shop\nregion: us-east-1\ntarget:\n  base_url: http://app.example.com\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n", []string{
+	{"http base_url", "service: shop\nregion: us-east-1\ntarget:\n  base_url: http://app.example.com\nroutes:\n  - name: orders\n    verify: {scheme: none, reason: r}\n    path: /orders\n    group: static:orders\n", []string{
 		"bad.yaml:4:13: target.base_url: \"http://app.example.com\" uses http; use https (http is allowed only for localhost, 127.0.0.1 and [::1])",
 	}},
-	{"url problems", base + "    target_url: https://user:pw@app.example.com/x\n  - name: b\n    path: /b\n    group: static:b\n    target_url: https://app.example.com/b#top\n  - name: c\n    path: /c\n    group: static:c\n    target_url: ftp://app.example.com/c\n  - name: d\n    path: /d\n    group: static:d\n    target_url: https:///d\n", []string{
+	{"url problems", base + "    target_url: https://user:pw@app.example.com/x\n  - name: b\n    verify: {scheme: none, reason: r}\n    path: /b\n    group: static:b\n    target_url: https://app.example.com/b#top\n  - name: c\n    verify: {scheme: none, reason: r}\n    path: /c\n    group: static:c\n    target_url: ftp://app.example.com/c\n  - name: d\n    verify: {scheme: none, reason: r}\n    path: /d\n    group: static:d\n    target_url: https:///d\n", []string{
 		"bad.yaml:9:17: routes[0].target_url: URLs must not carry credentials (user:password@); remove them and use target.secret_headers",
-		"bad.yaml:13:17: routes[1].target_url: \"https://app.example.com/b#top\" has a #fragment, which is never sent; remove it",
-		"bad.yaml:17:17: routes[2].target_url: \"ftp://app.example.com/c\" is not an http(s) URL; write it like https://app.example.com",
-		"bad.yaml:21:17: routes[3].target_url: \"https:///d\" has no host; write it like https://app.example.com",
+		"bad.yaml:14:17: routes[1].target_url: \"https://app.example.com/b#top\" has a #fragment, which is never sent; remove it",
+		"bad.yaml:19:17: routes[2].target_url: \"ftp://app.example.com/c\" is not an http(s) URL; write it like https://app.example.com",
+		"bad.yaml:24:17: routes[3].target_url: \"https:///d\" has no host; write it like https://app.example.com",
 	}},
-	{"base_url with query", "service: shop\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com/?v=1\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n", []string{
+	{"base_url with query", "service: shop\nregion: us-east-1\ntarget:\n  base_url: https://app.example.com/?v=1\nroutes:\n  - name: orders\n    verify: {scheme: none, reason: r}\n    path: /orders\n    group: static:orders\n", []string{
 		"bad.yaml:4:13: target.base_url: \"https://app.example.com/?v=1\" has a ?query; put queries in each route's target_path",
 	}},
-	{"target_path problems", base + "    target_path: api/orders\n  - name: b\n    path: /b\n    group: static:b\n    target_path: /b\n    target_url: https://other.example.com/b\n", []string{
+	{"target_path problems", base + "    target_path: api/orders\n  - name: b\n    verify: {scheme: none, reason: r}\n    path: /b\n    group: static:b\n    target_path: /b\n    target_url: https://other.example.com/b\n", []string{
 		"bad.yaml:9:18: routes[0].target_path: \"api/orders\" must start with a single / (it is appended to target.base_url); for another host use target_url",
-		"bad.yaml:14:17: routes[1].target_url: set target_url or target_path, not both; target_url replaces target.base_url + target_path",
+		"bad.yaml:15:17: routes[1].target_url: set target_url or target_path, not both; target_url replaces target.base_url + target_path",
 	}},
-	{"ingress path problems", base + "  - name: b\n    path: /b/\n    group: static:b\n  - name: c\n    path: /c/{id}\n    group: static:c\ningress:\n  base_path: hooks\n", []string{
-		"bad.yaml:10:11: routes[1].path: \"/b/\" is not a usable ingress path; start with / and use only letters, digits and . _ ~ - between single slashes (a static API Gateway route path), e.g. /approval-progress",
-		"bad.yaml:13:11: routes[2].path: \"/c/{id}\" is not a usable ingress path; start with / and use only letters, digits and . _ ~ - between single slashes (a static API Gateway route path), e.g. /approval-progress",
-		"bad.yaml:16:14: ingress.base_path: \"hooks\" is not a usable base path; start with / and use only letters, digits and . _ ~ - between single slashes (a static API Gateway route path), with no trailing slash, e.g. /hooks",
+	{"ingress path problems", base + "  - name: b\n    verify: {scheme: none, reason: r}\n    path: /b/\n    group: static:b\n  - name: c\n    verify: {scheme: none, reason: r}\n    path: /c/{id}\n    group: static:c\ningress:\n  base_path: hooks\n", []string{
+		"bad.yaml:11:11: routes[1].path: \"/b/\" is not a usable ingress path; start with / and use only letters, digits and . _ ~ - between single slashes (a static API Gateway route path), e.g. /approval-progress",
+		"bad.yaml:15:11: routes[2].path: \"/c/{id}\" is not a usable ingress path; start with / and use only letters, digits and . _ ~ - between single slashes (a static API Gateway route path), e.g. /approval-progress",
+		"bad.yaml:18:14: ingress.base_path: \"hooks\" is not a usable base path; start with / and use only letters, digits and . _ ~ - between single slashes (a static API Gateway route path), with no trailing slash, e.g. /hooks",
 	}},
 	{"static header problems", head + "target:\n  base_url: https://app.example.com\n  headers:\n    X Bad: 1\n    X-Auth-Token: abc\n    cookie: a=b\n    Webhook-Id: fixed\n    X-Count: 3\n    X-Multi: \"a\\nb\"\n", []string{
-		"bad.yaml:10:5: target.headers.X Bad: \"X Bad\" is not a valid header name (RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~); fix the name",
-		"bad.yaml:11:5: target.headers.X-Auth-Token: header \"X-Auth-Token\" looks like a credential; put it in target.secret_headers (a secret reference), never in routes.yaml",
-		"bad.yaml:12:5: target.headers.cookie: header \"cookie\" looks like a credential; put it in target.secret_headers (a secret reference), never in routes.yaml",
-		"bad.yaml:13:5: target.headers.Webhook-Id: header \"Webhook-Id\" is set by webhookq on every delivery; remove it",
-		"bad.yaml:14:14: target.headers.X-Count: must be a string, not a number; quote it",
-		"bad.yaml:15:14: target.headers.X-Multi: header values cannot contain line breaks or control characters; remove them",
+		"bad.yaml:11:5: target.headers.X Bad: \"X Bad\" is not a valid header name (RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~); fix the name",
+		"bad.yaml:12:5: target.headers.X-Auth-Token: header \"X-Auth-Token\" looks like a credential; put it in target.secret_headers (a secret reference), never in routes.yaml",
+		"bad.yaml:13:5: target.headers.cookie: header \"cookie\" looks like a credential; put it in target.secret_headers (a secret reference), never in routes.yaml",
+		"bad.yaml:14:5: target.headers.Webhook-Id: header \"Webhook-Id\" is set by webhookq on every delivery; remove it",
+		"bad.yaml:15:14: target.headers.X-Count: must be a string, not a number; quote it",
+		"bad.yaml:16:14: target.headers.X-Multi: header values cannot contain line breaks or control characters; remove them",
 	}},
 	{"secret header problems", head + "target:\n  base_url: https://app.example.com\n  headers:\n    X-Api-Version: \"2\"\n  secret_headers:\n    x-api-version:\n      env: VERSION\n    X-Key: plain-text-secret\n    X-Both:\n      env: A\n      ssm_parameter: /a\n    X-None: {}\n    X-Bad-Ssm:\n      ssm_parameter: no spaces allowed\n    X-Bad-Env:\n      env: 1ABC\n", []string{
-		"bad.yaml:12:5: target.secret_headers.x-api-version: header \"x-api-version\" is also in target.headers; keep it in one of the two",
-		"bad.yaml:14:12: target.secret_headers.X-Key: must reference a secret: a mapping with one of ssm_parameter, secrets_manager or env; never the secret's value",
-		"bad.yaml:16:7: target.secret_headers.X-Both: set exactly one of ssm_parameter, secrets_manager or env (found 2)",
-		"bad.yaml:18:13: target.secret_headers.X-None: set exactly one of ssm_parameter, secrets_manager or env (found 0)",
-		"bad.yaml:20:22: target.secret_headers.X-Bad-Ssm.ssm_parameter: not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)",
-		"bad.yaml:22:12: target.secret_headers.X-Bad-Env.env: not an environment variable name; use letters, digits and _, not starting with a digit",
+		"bad.yaml:13:5: target.secret_headers.x-api-version: header \"x-api-version\" is also in target.headers; keep it in one of the two",
+		"bad.yaml:15:12: target.secret_headers.X-Key: must reference a secret: a mapping with one of ssm_parameter, secrets_manager or env; never the secret's value",
+		"bad.yaml:17:7: target.secret_headers.X-Both: set exactly one of ssm_parameter, secrets_manager or env (found 2)",
+		"bad.yaml:19:13: target.secret_headers.X-None: set exactly one of ssm_parameter, secrets_manager or env (found 0)",
+		"bad.yaml:21:22: target.secret_headers.X-Bad-Ssm.ssm_parameter: not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)",
+		"bad.yaml:23:12: target.secret_headers.X-Bad-Env.env: not an environment variable name; use letters, digits and _, not starting with a digit",
 	}},
 	{"ssm hierarchy without a leading slash", head + "target:\n  base_url: https://app.example.com\n  signing_secret:\n    ssm_parameter: my-service/signing\n", []string{
-		"bad.yaml:10:20: target.signing_secret.ssm_parameter: not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)",
+		"bad.yaml:11:20: target.signing_secret.ssm_parameter: not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)",
 	}},
 	{"sns topic in another region", base + "notify:\n  sns_topic_arn: arn:aws:sns:eu-west-1:123456789012:failures\n", []string{
 		"bad.yaml:10:18: notify.sns_topic_arn: the topic is in eu-west-1, but webhookq deploys to us-east-1; the notify Lambda publishes in its own region and the DLQ alarm can notify only a topic there, so use a topic in us-east-1",
@@ -203,10 +218,10 @@ var badCases = []badCase{
 		"bad.yaml:10:13: retry.max_delay: max_delay (30s) is shorter than interval (40s), so it caps every wait; raise max_delay or lower interval",
 	}},
 	{"bad durations", head + "target:\n  base_url: https://app.example.com\n  timeout: 5 minutes\nqueue:\n  retention: 4\n  dlq_retention: -5s\n  redelivery_delay: 1d2\n", []string{
-		"bad.yaml:9:12: target.timeout: invalid duration \"5 minutes\" (time: unknown unit \" minutes\" in duration \"5 minutes\"); write it like 30s, 5m, 1h30m or 4d",
-		"bad.yaml:11:14: queue.retention: must be a duration like 30s, 5m, 1h30m or 4d, not a number; add a unit",
-		"bad.yaml:12:18: queue.dlq_retention: invalid duration \"-5s\" (negative duration); write it like 30s, 5m, 1h30m or 4d",
-		"bad.yaml:13:21: queue.redelivery_delay: invalid duration \"1d2\" (time: missing unit in duration \"2\"); write it like 30s, 5m, 1h30m or 4d",
+		"bad.yaml:10:12: target.timeout: invalid duration \"5 minutes\" (time: unknown unit \" minutes\" in duration \"5 minutes\"); write it like 30s, 5m, 1h30m or 4d",
+		"bad.yaml:12:14: queue.retention: must be a duration like 30s, 5m, 1h30m or 4d, not a number; add a unit",
+		"bad.yaml:13:18: queue.dlq_retention: invalid duration \"-5s\" (negative duration); write it like 30s, 5m, 1h30m or 4d",
+		"bad.yaml:14:21: queue.redelivery_delay: invalid duration \"1d2\" (time: missing unit in duration \"2\"); write it like 30s, 5m, 1h30m or 4d",
 	}},
 	{"timeout out of range", base + "    overrides:\n      target:\n        timeout: 900s\n", []string{
 		"bad.yaml:11:18: routes[0].overrides.target.timeout: timeout is 15m; it must be between 1s and 14m55s (one delivery attempt; the deliver Lambda's timeout adds 5s and may not pass 15m)",
@@ -226,22 +241,38 @@ var badCases = []badCase{
 		"bad.yaml:11:19: logging.retention_days: CloudWatch Logs keeps logs for one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days; pick one of those",
 		"bad.yaml:12:27: logging.include_execution_data: must be true or false, not a number",
 	}},
-	{"group and dedup problems", base + "    dedup: contents\n  - name: b\n    path: /b\n    group: heder:X-Id\n    dedup: \"header:\"\n  - name: c\n    path: /c\n    group: \"static:\"\n  - name: d\n    path: /d\n    group: body:a..b\n  - name: e\n    path: /e\n    group: header:X Y\n  - name: f\n    path: /f\n    group: orders\n", []string{
+	{"group and dedup problems", base + "    dedup: contents\n  - name: b\n    verify: {scheme: none, reason: r}\n    path: /b\n    group: heder:X-Id\n    dedup: \"header:\"\n  - name: c\n    verify: {scheme: none, reason: r}\n    path: /c\n    group: \"static:\"\n  - name: d\n    verify: {scheme: none, reason: r}\n    path: /d\n    group: body:a..b\n  - name: e\n    verify: {scheme: none, reason: r}\n    path: /e\n    group: header:X Y\n  - name: f\n    verify: {scheme: none, reason: r}\n    path: /f\n    group: orders\n", []string{
 		"bad.yaml:9:12: routes[0].dedup: \"contents\" is not a dedup source; use content, request_id or header:NAME (a provider's delivery-id header)",
-		"bad.yaml:12:12: routes[1].group: unknown group source \"heder\" (did you mean header:X-Id?); write static:NAME, header:NAME or body:path.to.field",
-		"bad.yaml:13:12: routes[1].dedup: \"\" is not a valid header name (RFC 7230 token); fix the name after header:",
-		"bad.yaml:16:12: routes[2].group: a static group is an SQS message group id: 1 to 128 printable ASCII characters without spaces; fix the name after static:",
-		"bad.yaml:19:12: routes[3].group: \"a..b\" is not a JSON field path; write field names joined by dots after body:, e.g. body:account.id",
-		"bad.yaml:22:12: routes[4].group: \"X Y\" is not a valid header name (RFC 7230 token); fix the name after header:",
-		"bad.yaml:25:12: routes[5].group: \"orders\" is not a group; write static:NAME, header:NAME or body:path.to.field",
+		"bad.yaml:13:12: routes[1].group: unknown group source \"heder\" (did you mean header:X-Id?); write static:NAME, header:NAME or body:path.to.field",
+		"bad.yaml:14:12: routes[1].dedup: \"\" is not a valid header name (RFC 7230 token); fix the name after header:",
+		"bad.yaml:18:12: routes[2].group: a static group is an SQS message group id: 1 to 128 printable ASCII characters without spaces; fix the name after static:",
+		"bad.yaml:22:12: routes[3].group: \"a..b\" is not a JSON field path; write field names joined by dots after body:, e.g. body:account.id",
+		"bad.yaml:26:12: routes[4].group: \"X Y\" is not a valid header name (RFC 7230 token); fix the name after header:",
+		"bad.yaml:30:12: routes[5].group: \"orders\" is not a group; write static:NAME, header:NAME or body:path.to.field",
 	}},
-	{"verify problems", base + "    verify:\n      scheme: gihub\n  - name: b\n    path: /b\n    group: static:b\n    verify:\n      scheme: hmac\n      secret: {env: B_SECRET}\n  - name: c\n    path: /c\n    group: static:c\n    verify:\n      scheme: github\n      header: X-Hub-Signature-256\n      tolerance: 1m\n      secret: {env: C_SECRET}\n", []string{
-		"bad.yaml:10:7: routes[0].verify.secret: required; reference the signing secret, e.g. secret: {ssm_parameter: /my-service/signing-secret}",
-		"bad.yaml:10:15: routes[0].verify.scheme: \"gihub\" is not one of github, stripe, slack, hmac; did you mean \"github\"?",
-		"bad.yaml:15:7: routes[1].verify.header: required; scheme hmac needs the signature header's name, e.g. header: X-Signature",
-		"bad.yaml:21:7: routes[2].verify: scheme github reads the header X-Hub-Signature-256, which the route does not carry: add it to the route's headers",
-		"bad.yaml:22:15: routes[2].verify.header: the github scheme has its own signature header; remove header (it is for scheme: hmac)",
-		"bad.yaml:23:18: routes[2].verify.tolerance: github signatures carry no timestamp; remove tolerance (it is for stripe and slack)",
+	{"verify problems", base + "  - name: a\n    path: /a\n    group: static:a\n    verify:\n      scheme: gihub\n  - name: b\n    path: /b\n    group: static:b\n    verify:\n      scheme: hmac\n      secret: {env: B_SECRET}\n  - name: c\n    path: /c\n    group: static:c\n    verify:\n      scheme: github\n      header: X-Hub-Signature-256\n      tolerance: 1m\n      secret: {env: C_SECRET}\n      reason: belt and braces\n", []string{
+		"bad.yaml:13:7: routes[1].verify.secret: required; reference the signing secret, e.g. secret: {ssm_parameter: /my-service/signing-secret}",
+		"bad.yaml:13:15: routes[1].verify.scheme: \"gihub\" is not one of github, stripe, slack, hmac, none; did you mean \"github\"?",
+		"bad.yaml:18:7: routes[2].verify.header: required; scheme hmac needs the signature header's name, e.g. header: X-Signature",
+		"bad.yaml:24:7: routes[3].verify: scheme github reads the header X-Hub-Signature-256, which the route does not carry: add it to the route's headers",
+		"bad.yaml:25:15: routes[3].verify.header: the github scheme reads its own signature header (X-Hub-Signature-256); remove header (it is for scheme: hmac)",
+		"bad.yaml:26:18: routes[3].verify.tolerance: github signatures carry no timestamp; remove tolerance (it is for stripe and slack)",
+		"bad.yaml:28:15: routes[3].verify.reason: reason is for scheme: none; a route that verifies needs none, so remove it",
+	}},
+	{"scheme none problems", base + "  - name: a\n    path: /a\n    group: static:a\n    verify: {scheme: none}\n  - name: b\n    path: /b\n    group: static:b\n    verify:\n      scheme: none\n      reason: \"  \"\n      secret: {env: B_SECRET}\n      header: X-Sig\n      tolerance: 1m\n", []string{
+		"bad.yaml:12:13: routes[1].verify.reason: required; scheme none needs a reason: say why this route's webhooks cannot be verified, e.g. reason: \"the sender signs nothing; the route only triggers an idempotent refresh\"",
+		"bad.yaml:18:15: routes[2].verify.reason: the reason is empty; say why this route's webhooks cannot be verified",
+		"bad.yaml:19:15: routes[2].verify.secret: scheme none verifies nothing; remove secret, or name the scheme that uses it",
+		"bad.yaml:20:15: routes[2].verify.header: scheme none verifies nothing; remove header, or name the scheme that uses it",
+		"bad.yaml:21:18: routes[2].verify.tolerance: scheme none verifies nothing; remove tolerance, or name the scheme that uses it",
+	}},
+	// Without verify a route would launder forgeries: the message says so,
+	// naming the outbound signature when deliveries are signed.
+	{"no verify", base + "  - name: a\n    path: /a\n    group: static:a\n", []string{
+		"bad.yaml:9:5: routes[1].verify: " + missingVerify,
+	}},
+	{"no verify, deliveries signed", head + "  - name: a\n    path: /a\n    group: static:a\n    verify:\ntarget:\n  base_url: https://app.example.com\n  signing_secret: {ssm_parameter: /shop/outbound}\n", []string{
+		"bad.yaml:8:5: routes[1].verify: " + missingVerifySigned,
 	}},
 	{"carried header problems", base + "    headers: [X-A, x-a, X-B, X-C, X-D, X-E, X-F, X!G, 7]\n", []string{
 		"bad.yaml:9:14: routes[0].headers: 6 headers carried; an SQS message holds at most 10 attributes and webhookq uses 6, so carry at most 4 headers",
@@ -259,7 +290,7 @@ var badCases = []badCase{
 		"bad.yaml:4:5: routes[0]: worst case 9223372036.854776s = (99999999 attempts + 1 Lambda service retry) × 17s + 9223372036.854776s backoff + 65s notify, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
 	}},
 	{"route budget over the Express limit", base + "    overrides:\n      retry:\n        max_attempts: 12\n", []string{
-		"bad.yaml:6:5: routes[0]: worst case 462s = (12 attempts + 1 Lambda service retry) × 17s + 241s backoff, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
+		"bad.yaml:5:5: routes[0]: worst case 462s = (12 attempts + 1 Lambda service retry) × 17s + 241s backoff, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
 	}},
 }
 

@@ -184,47 +184,14 @@ type Dedup struct {
 	Header string // with DedupHeader
 }
 
-// VerifyScheme names an inbound signature scheme.
-type VerifyScheme string
-
-const (
-	VerifyGitHub VerifyScheme = "github" // X-Hub-Signature-256: sha256=hex(hmac(body))
-	VerifyStripe VerifyScheme = "stripe" // Stripe-Signature: t=…,v1=hex(hmac(t.body))
-	VerifySlack  VerifyScheme = "slack"  // X-Slack-Signature: v0=hex(hmac(v0:ts:body))
-	VerifyHMAC   VerifyScheme = "hmac"   // Header: hex(hmac(body)), optionally "sha256=" prefixed
-)
-
-// Request headers the inbound schemes read.
-const (
-	HeaderGitHubSignature = "X-Hub-Signature-256"
-	HeaderStripeSignature = "Stripe-Signature"
-	HeaderSlackSignature  = "X-Slack-Signature"
-	HeaderSlackTimestamp  = "X-Slack-Request-Timestamp"
-)
-
-// Headers returns the request headers the scheme reads; they must be among
-// the route's carried headers, or the deliver function cannot see them.
-func (v Verify) Headers() []string {
-	switch v.Scheme {
-	case VerifyGitHub:
-		return []string{HeaderGitHubSignature}
-	case VerifyStripe:
-		return []string{HeaderStripeSignature}
-	case VerifySlack:
-		return []string{HeaderSlackSignature, HeaderSlackTimestamp}
-	case VerifyHMAC:
-		return []string{v.Header}
-	}
-	return nil
-}
-
-// Verify is a route's inbound signature verification.
+// Verify is a route's inbound signature verification (a scheme of Schemes
+// other than none).
 type Verify struct {
 	Scheme VerifyScheme
 	Secret SecretRef
-	// Header names the signature header for VerifyHMAC.
+	// Header names the signature header of a NamedHeader scheme (hmac).
 	Header string
-	// Tolerance bounds the age of a timestamped signature (stripe, slack).
+	// Tolerance bounds the age of a Timestamped scheme's signature.
 	Tolerance time.Duration
 }
 
@@ -242,7 +209,10 @@ type Route struct {
 	Dedup     Dedup
 	// Headers are the request headers carried to the target, canonical form.
 	Headers []string
-	Verify  *Verify
+	// Verify is the inbound signature check; nil when the route verifies
+	// nothing (verify: {scheme: none}), and then Unverified says why.
+	Verify     *Verify
+	Unverified string
 
 	Timeout time.Duration
 	Retry   Retry

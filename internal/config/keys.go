@@ -28,7 +28,7 @@ var (
 		"logging":                   {"level", "include_execution_data", "retention_days"},
 		"functions":                 Functions,
 		"routes[]":                  {"name", "path", "group", "target_path", "target_url", "dedup", "headers", "verify", "overrides"},
-		"routes[].verify":           {"scheme", "header", "secret", "tolerance"},
+		"routes[].verify":           {"scheme", "header", "secret", "tolerance", "reason"},
 		"routes[].verify.secret":    secretRefKeys,
 		"routes[].overrides":        {"target", "retry", "notify"},
 		"routes[].overrides.target": {"timeout"},

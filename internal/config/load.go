@@ -456,8 +456,12 @@ func (d *decoder) routes(root fields, c *Config) []routeNodes {
 		}
 		r.Headers = d.carriedHeaders(f.vals["headers"], f.child("headers"))
 		if f.has("verify") {
-			r.Verify = d.verify(f.sub("verify"))
-			d.verifyHeadersCarried(f.vals["verify"], f.child("verify"), r)
+			r.Verify, r.Unverified = d.verify(f.sub("verify"))
+			if r.Verify != nil {
+				d.verifyHeadersCarried(f.vals["verify"], f.child("verify"), r)
+			}
+		} else {
+			d.report(item, f.child("verify"), "%s", missingVerifyMessage(c.Target.Signing != nil))
 		}
 		rn.budgetInputsBad, rn.notifyWhen = d.overrides(f.sub("overrides"), &r)
 		c.Routes = append(c.Routes, r)
@@ -483,7 +487,7 @@ func (d *decoder) overrides(f fields, r *Route) (budgetInputsBad bool, notifyWhe
 // not carry: ingress would drop them and every delivery would fail.
 func (d *decoder) verifyHeadersCarried(n *yaml.Node, path string, r Route) {
 	for _, h := range r.Verify.Headers() {
-		if h == "" || slices.ContainsFunc(r.Headers, func(c string) bool { return strings.EqualFold(c, h) }) {
+		if slices.ContainsFunc(r.Headers, func(c string) bool { return strings.EqualFold(c, h) }) {
 			continue
 		}
 		d.report(resolve(n), path, "scheme %s reads the header %s, which the route does not carry: add it to the route's headers", r.Verify.Scheme, h)
@@ -515,12 +519,20 @@ func (d *decoder) carriedHeaders(n *yaml.Node, path string) []string {
 	return out
 }
 
-func (d *decoder) verify(f fields) *Verify {
-	v := &Verify{Tolerance: DefaultVerifyTolerance}
-	var scheme string
-	schemeNode := f.enum("scheme", []string{string(VerifyGitHub), string(VerifyStripe), string(VerifySlack), string(VerifyHMAC)}, &scheme)
-	v.Scheme = VerifyScheme(scheme)
-	f.require("scheme", "name the signature scheme: github, stripe, slack or hmac")
+// verify decodes a route's verify section: the check, or (scheme none) nil
+// and the reason the route gives for verifying nothing.
+func (d *decoder) verify(f fields) (*Verify, string) {
+	var name string
+	schemeNode := f.enum("scheme", SchemeNames(), &name)
+	f.require("scheme", "name the signature scheme: "+verifyingSchemeNames()+", or none with a reason")
+	scheme, known := SchemeOf(VerifyScheme(name))
+	if known && scheme.Name == VerifyNone {
+		return nil, d.unverified(f)
+	}
+	if n := f.vals["reason"]; n != nil {
+		d.report(n, f.child("reason"), "reason is for scheme: none; a route that verifies needs none, so remove it")
+	}
+	v := &Verify{Scheme: scheme.Name, Tolerance: DefaultVerifyTolerance}
 	if f.has("secret") {
 		if ref, ok := d.secretRef(f.vals["secret"], f.child("secret"), "routes[].verify.secret"); ok {
 			v.Secret = ref
@@ -531,16 +543,62 @@ func (d *decoder) verify(f fields) *Verify {
 		if d.checkHeaderName(h, f.child("header"), v.Header) {
 			v.Header = textproto.CanonicalMIMEHeaderKey(v.Header)
 		}
-		if schemeNode != nil && v.Scheme != VerifyHMAC {
-			d.report(h, f.child("header"), "the %s scheme has its own signature header; remove header (it is for scheme: hmac)", v.Scheme)
+		if schemeNode != nil && !scheme.NamedHeader {
+			d.report(h, f.child("header"), "the %s scheme reads its own signature header (%s); remove header (it is for scheme: %s)", scheme.Name, scheme.SignatureHeader, namedHeaderSchemes())
 		}
-	} else if v.Scheme == VerifyHMAC {
-		f.require("header", "scheme hmac needs the signature header's name, e.g. header: X-Signature")
+	} else if scheme.NamedHeader {
+		f.require("header", fmt.Sprintf("scheme %s needs the signature header's name, e.g. header: X-Signature", scheme.Name))
 	}
-	if t := f.durationRange("tolerance", &v.Tolerance, time.Second, day, false, "the accepted age of a signature's timestamp"); t != nil && schemeNode != nil && v.Scheme != VerifyStripe && v.Scheme != VerifySlack {
-		d.report(t, f.child("tolerance"), "%s signatures carry no timestamp; remove tolerance (it is for stripe and slack)", v.Scheme)
+	if t := f.durationRange("tolerance", &v.Tolerance, time.Second, day, false, "the accepted age of a signature's timestamp"); t != nil && schemeNode != nil && !scheme.Timestamped {
+		d.report(t, f.child("tolerance"), "%s signatures carry no timestamp; remove tolerance (it is for %s)", scheme.Name, timestampedSchemes())
 	}
-	return v
+	return v, ""
+}
+
+// unverified decodes verify: {scheme: none, reason}: the reason is required,
+// and the keys of a real check are refused (they would suggest one runs).
+func (d *decoder) unverified(f fields) string {
+	var reason string
+	if n := f.str("reason", &reason); n != nil && strings.TrimSpace(reason) == "" {
+		d.report(n, f.child("reason"), "the reason is empty; say why this route's webhooks cannot be verified")
+	}
+	f.require("reason", `scheme none needs a reason: say why this route's webhooks cannot be verified, e.g. reason: "the sender signs nothing; the route only triggers an idempotent refresh"`)
+	for _, key := range []string{"secret", "header", "tolerance"} {
+		if n := f.vals[key]; n != nil {
+			d.report(n, f.child(key), "scheme none verifies nothing; remove %s, or name the scheme that uses it", key)
+		}
+	}
+	return strings.TrimSpace(reason)
+}
+
+// missingVerifyMessage explains why a route must say how it verifies.
+func missingVerifyMessage(signed bool) string {
+	delivered := "webhookq would deliver a forgery like any other webhook, and the app could not tell it apart"
+	if signed {
+		delivered = "webhookq would deliver a forgery signed with target.signing_secret, so the app would receive it carrying a valid signature"
+	}
+	return "required: say how this route's webhooks are verified. Its ingress URL is public: anyone who learns it can post to it, and " + delivered +
+		". Add verify: {scheme: SCHEME, secret: {…}} with SCHEME one of " + verifyingSchemeNames() +
+		` (docs/config.md), or, when the sender signs nothing, verify: {scheme: none, reason: "why"}`
+}
+
+// namedHeaderSchemes and timestampedSchemes name the schemes a key is for.
+func namedHeaderSchemes() string {
+	return schemeNamesWhere(func(s Scheme) bool { return s.NamedHeader })
+}
+
+func timestampedSchemes() string {
+	return schemeNamesWhere(func(s Scheme) bool { return s.Timestamped })
+}
+
+func schemeNamesWhere(keep func(Scheme) bool) string {
+	var names []string
+	for _, s := range Schemes {
+		if keep(s) {
+			names = append(names, string(s.Name))
+		}
+	}
+	return strings.Join(names, " and ")
 }
 
 // secretRef decodes a reference to a secret: exactly one of ssm_parameter,

@@ -51,6 +51,7 @@ routes:
   - name: orders
     path: orders
     group: static:orders
+    verify: {scheme: none, reason: the sender signs nothing}
   - name: orders
     path: /refunds
     group: header:X-Id
@@ -67,9 +68,10 @@ logging:
 		`all.yaml:7:15: queue.batch_size: batch_size is 20; it must be between 1 and 10 (a FIFO event source mapping takes at most 10 messages a batch)`,
 		`all.yaml:9:11: retry.jitter: "sometimes" is not one of full, none; use one of them`,
 		`all.yaml:12:11: routes[0].path: "orders" is not a usable ingress path; start with / and use only letters, digits and . _ ~ - between single slashes (a static API Gateway route path), e.g. /approval-progress`,
-		`all.yaml:14:11: routes[1].name: route name "orders" is already used on line 11; route names must be unique`,
-		`all.yaml:17:12: routes[1].dedup: "request-id" is not a dedup source; use content, request_id or header:NAME (a provider's delivery-id header)`,
-		`all.yaml:19:19: logging.retention_days: CloudWatch Logs keeps logs for one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days; pick one of those`,
+		`all.yaml:15:5: routes[1].verify: ` + missingVerify,
+		`all.yaml:15:11: routes[1].name: route name "orders" is already used on line 11; route names must be unique`,
+		`all.yaml:18:12: routes[1].dedup: "request-id" is not a dedup source; use content, request_id or header:NAME (a provider's delivery-id header)`,
+		`all.yaml:20:19: logging.retention_days: CloudWatch Logs keeps logs for one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days; pick one of those`,
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("diagnostics:\n%v\nwant:\n%s", err, want)
@@ -126,6 +128,9 @@ func TestExampleLoads(t *testing.T) {
 	if progress.Verify == nil || progress.Verify.Scheme != VerifyHMAC || progress.Verify.Header != "X-Workflow-Signature" || progress.Verify.Tolerance != DefaultVerifyTolerance {
 		t.Errorf("verify = %+v", progress.Verify)
 	}
+	if completed.Verify == nil || *completed.Verify != *progress.Verify || completed.Unverified != "" {
+		t.Errorf("approval-completed must verify as approval-progress does (the same sender): %+v", completed.Verify)
+	}
 	if completed.Timeout != 20*time.Second || completed.Retry.MaxAttempts != 4 || completed.Retry.Interval != 5*time.Second || completed.Notify.When != NotifyEveryFailure {
 		t.Errorf("approval-completed overrides not merged: timeout %v retry %+v notify %v", completed.Timeout, completed.Retry, completed.Notify.When)
 	}
@@ -162,7 +167,8 @@ func TestDefaults(t *testing.T) {
 	want.Routes = []Route{{
 		Name: "orders", Path: "/orders", Group: Group{Source: GroupStatic, Value: "orders"},
 		TargetURL: "https://app.example.com", Dedup: Dedup{Source: DedupContent},
-		Timeout: want.Target.Timeout, Retry: want.Retry, Notify: want.Notify,
+		Unverified: "the shop's test sender signs nothing",
+		Timeout:    want.Target.Timeout, Retry: want.Retry, Notify: want.Notify,
 	}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -272,12 +278,18 @@ func TestOverridesMergeOverTopLevel(t *testing.T) {
 
 func TestAliasesResolve(t *testing.T) {
 	t.Parallel()
-	src := base + "    headers: [X-Hub-Signature-256]\n    verify: {scheme: github, secret: *s}\n" +
-		"target:\n  signing_secret: &s {ssm_parameter: /shop/secret}\n"
-	// The anchor must come before its alias: move target above routes.
-	src = strings.Replace(src, "target:\n  base_url: https://app.example.com\n", "", 1)
-	src = strings.Replace(src, "routes:\n", "target:\n  base_url: https://app.example.com\n  signing_secret: &s {ssm_parameter: /shop/secret}\nroutes:\n", 1)
-	src = strings.TrimSuffix(src, "target:\n  signing_secret: &s {ssm_parameter: /shop/secret}\n")
+	const src = `service: shop
+region: us-east-1
+target:
+  base_url: https://app.example.com
+  signing_secret: &s {ssm_parameter: /shop/secret}
+routes:
+  - name: orders
+    path: /orders
+    group: static:orders
+    headers: [X-Hub-Signature-256]
+    verify: {scheme: github, secret: *s}
+`
 	c, err := Parse("alias.yaml", []byte(src))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, src)

@@ -153,6 +153,11 @@ func TestSchemaRejectsCommonMistakes(t *testing.T) {
 		{"ssm hierarchy without a leading slash", head + "target:\n  signing_secret: {ssm_parameter: app/signing}\n"},
 		{"function memory below Lambda's minimum", base + "functions:\n  deliver: {memory_mb: 64}\n"},
 		{"memory for a function that does not exist", base + "functions:\n  sender: {memory_mb: 256}\n"},
+		{"route without verify", "service: s\nregion: us-east-1\nroutes:\n  - {name: a, path: /a, group: static:a}\n"},
+		{"scheme none without a reason", base + "  - {name: b, path: /b, group: static:b, verify: {scheme: none}}\n"},
+		{"scheme none with a secret", base + "  - {name: b, path: /b, group: static:b, verify: {scheme: none, reason: r, secret: {env: S}}}\n"},
+		{"a verifying scheme without a secret", base + "  - {name: b, path: /b, group: static:b, verify: {scheme: github}}\n"},
+		{"hmac without its header", base + "  - {name: b, path: /b, group: static:b, verify: {scheme: hmac, secret: {env: S}}}\n"},
 	} {
 		path := filepath.Join(t.TempDir(), "routes.yaml")
 		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
@@ -160,6 +165,46 @@ func TestSchemaRejectsCommonMistakes(t *testing.T) {
 		}
 		if err := sch.Validate(yamlAsJSON(t, path)); err == nil {
 			t.Errorf("%s: the schema accepts it", tc.name)
+		}
+	}
+}
+
+// The schema offers exactly the schemes of config.Schemes.
+func TestSchemaSchemesMatchTheTable(t *testing.T) {
+	t.Parallel()
+	root := readSchema(t)
+	verify := deref(t, root, root["$defs"].(map[string]any)["route"].(map[string]any))["properties"].(map[string]any)["verify"].(map[string]any)
+	var got []string
+	for _, v := range verify["properties"].(map[string]any)["scheme"].(map[string]any)["enum"].([]any) {
+		got = append(got, v.(string))
+	}
+	if want := SchemeNames(); !slices.Equal(got, want) {
+		t.Errorf("the schema's schemes are %q, config.Schemes has %q", got, want)
+	}
+}
+
+// docs/config.md names every scheme with the headers it reads.
+func TestDocsCoverEveryScheme(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Schemes {
+		row := ""
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "| `"+string(s.Name)+"` |") {
+				row = line
+			}
+		}
+		if row == "" {
+			t.Errorf("docs/config.md has no row for scheme %s (a line starting | `%s` |)", s.Name, s.Name)
+			continue
+		}
+		for _, h := range (Verify{Scheme: s.Name}).Headers() {
+			if !strings.Contains(row, "`"+h+"`") {
+				t.Errorf("docs/config.md's row for %s does not name the header %s", s.Name, h)
+			}
 		}
 	}
 }

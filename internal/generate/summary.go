@@ -23,9 +23,11 @@ type Summary struct {
 	// API is the HTTP API's name and whether webhookq creates it.
 	API        string
 	CreatesAPI bool
-	Routes     []RouteSummary
-	Budget     config.Budget
-	Cost       Cost
+	// Signs: deliveries carry webhookq's outbound signature.
+	Signs  bool
+	Routes []RouteSummary
+	Budget config.Budget
+	Cost   Cost
 }
 
 // RouteSummary is one route's line of the summary.
@@ -33,10 +35,14 @@ type RouteSummary struct {
 	Name        string
 	IngressPath string
 	// Group is the message group as routes.yaml writes it ("header:X-Id").
-	Group    string
-	Target   string
-	Attempts int
-	Budget   config.RouteBudget
+	Group  string
+	Target string
+	// Verify names the inbound signature check ("hmac X-Workflow-Signature"),
+	// or is "none" with Unverified saying why.
+	Verify     string
+	Unverified string
+	Attempts   int
+	Budget     config.RouteBudget
 }
 
 // Summarize derives the summary of cfg. Lambda memory sizes are read back
@@ -53,6 +59,7 @@ func Summarize(cfg *config.Config) (Summary, error) {
 		Region:     cfg.Region,
 		API:        cfg.Ingress.HTTPAPIName,
 		CreatesAPI: cfg.Ingress.CreatesAPI(),
+		Signs:      cfg.Target.Signing != nil,
 		Budget:     budget,
 		Cost:       EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
 	}
@@ -65,11 +72,21 @@ func Summarize(cfg *config.Config) (Summary, error) {
 			IngressPath: cfg.IngressPath(r),
 			Group:       string(r.Group.Source) + ":" + r.Group.Value,
 			Target:      r.TargetURL,
+			Verify:      verifySummary(r),
+			Unverified:  r.Unverified,
 			Attempts:    r.Retry.MaxAttempts,
 			Budget:      budget.Routes[i],
 		})
 	}
 	return s, nil
+}
+
+// verifySummary names a route's inbound check and the headers it reads.
+func verifySummary(r config.Route) string {
+	if r.Verify == nil {
+		return string(config.VerifyNone)
+	}
+	return strings.TrimSpace(string(r.Verify.Scheme) + " " + strings.Join(r.Verify.Headers(), ", "))
 }
 
 func lambdaMemory(cfg *config.Config) (map[string]int, error) {
@@ -115,6 +132,23 @@ func (s Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\tPOST %s\t%s\t%s\n", r.Name, r.IngressPath, r.Group, r.Target)
 	}
 	tw.Flush()
+
+	fmt.Fprintf(&b, "\nIngress protection\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUTE\tVERIFY")
+	for _, r := range s.Routes {
+		fmt.Fprintf(tw, "%s\t%s\n", r.Name, r.Verify)
+	}
+	tw.Flush()
+	deliver := "deliver"
+	if s.Signs {
+		deliver = "deliver, and sign,"
+	}
+	for _, r := range s.Routes {
+		if r.Verify == string(config.VerifyNone) {
+			fmt.Fprintf(&b, "  %s verifies nothing (%s): anyone who knows its URL can have webhookq %s what they post\n", r.Name, r.Unverified, deliver)
+		}
+	}
 
 	fmt.Fprintf(&b, "\nTime budget (Express limit %s)\n", config.ExpressMaxDuration)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)

@@ -110,12 +110,35 @@ func TestSummarizeExample(t *testing.T) {
 	for _, want := range []string{
 		"sales-approvals in ap-northeast-1, existing HTTP API \"sales-support-api\"",
 		"approval-completed  POST /hooks/approval-completed  body:account.id",
+		"Ingress protection\nROUTE               VERIFY\napproval-progress   hmac X-Workflow-Signature\napproval-completed  hmac X-Workflow-Signature\n",
 		"forward Lambda timeout          " + b.ForwardTimeout.String(),
 		"queue visibility timeout        " + b.VisibilityTimeout.String(),
 		"StartSyncExecution SDK timeout  " + b.SDKTimeout.String(),
 		"worst-case execution            " + b.WorstExecution.String(),
 		"Estimated AWS cost per million webhooks: $",
 		"every delivery succeeds on its first attempt",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, text.String())
+		}
+	}
+}
+
+// A route that verifies nothing is named in the summary with its reason.
+func TestSummaryNamesUnverifiedRoutes(t *testing.T) {
+	t.Parallel()
+	s, err := Summarize(loadCase(t, "high-throughput"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"device-events  none\n",
+		"fleet-status   hmac X-Fleet-Signature\n",
+		"device-events verifies nothing (device firmware cannot hold a signing secret; readings are checked against the registry): anyone who knows its URL can have webhookq deliver, and sign, what they post",
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, text.String())

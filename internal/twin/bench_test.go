@@ -34,6 +34,7 @@ routes:
     group: header:X-Group
     target_path: /events
     dedup: request_id
+    verify: {scheme: none, reason: the benchmark sender signs nothing}
 `
 
 // senders is how many clients post at once.

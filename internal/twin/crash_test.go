@@ -45,6 +45,7 @@ routes:
     target_path: /events
     dedup: header:X-Delivery-Id
     headers: [X-Delivery-Id, X-Group]
+    verify: {scheme: none, reason: the test sender signs nothing}
 `
 
 // twinProcess is cmd/local running as a child process.

@@ -54,12 +54,14 @@ routes:
     target_path: /orders
     dedup: request_id
     headers: [X-Event-Type, X-Group]
+    verify: {scheme: none, reason: the test sender signs nothing}
   - name: accounts
     path: /accounts
     group: body:account.id
     target_path: /accounts
     dedup: content
     headers: [X-Event-Type]
+    verify: {scheme: none, reason: the test sender signs nothing}
 `
 
 // writeProject writes routes.yaml and the generated workflows into a fresh

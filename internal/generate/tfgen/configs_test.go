@@ -22,7 +22,8 @@ func exampleConfig(t testing.TB) *config.Config {
 // createdAPIYAML creates its own HTTP API and exercises the choices the
 // example does not: high-throughput mode, an SNS topic, Secrets Manager
 // references by name and by ARN, secret headers, a static group, request-id
-// deduplication, no ingress section (no base path), ERROR logging with execution data.
+// deduplication, no ingress section (no base path), ERROR logging with
+// execution data, a route with verify scheme none.
 const createdAPIYAML = `service: billing-events
 region: us-east-1
 target:
@@ -64,6 +65,9 @@ routes:
     group: static:invoices
     target_path: /hooks/invoice-paid
     dedup: request_id
+    verify:
+      scheme: none
+      reason: the billing system's legacy sender signs nothing; the app re-reads each invoice
   - name: customer-updated
     path: /customer-updated
     group: body:customer.id

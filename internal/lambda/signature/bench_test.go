@@ -17,9 +17,9 @@ func BenchmarkVerify(b *testing.B) {
 		headers map[string]string
 	}{
 		{"github", Inbound{Scheme: config.VerifyGitHub, Secret: []byte("k")},
-			map[string]string{HeaderGitHub: "sha256=" + hexMAC("k", string(body))}},
+			map[string]string{headerGitHub: "sha256=" + hexMAC("k", string(body))}},
 		{"stripe", Inbound{Scheme: config.VerifyStripe, Secret: []byte("k"), Now: at(now)},
-			map[string]string{HeaderStripe: stripeHeader("k", now, string(body))}},
+			map[string]string{headerStripe: stripeHeader("k", now, string(body))}},
 		{"slack", Inbound{Scheme: config.VerifySlack, Secret: []byte("k"), Now: at(now)},
 			slackHeaders("k", now, string(body))},
 		{"hmac", Inbound{Scheme: config.VerifyHMAC, Secret: []byte("k"), Header: "X-Sig"},

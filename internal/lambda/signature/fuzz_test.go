@@ -29,17 +29,17 @@ func FuzzGitHub(f *testing.F) {
 			return
 		}
 		in := Inbound{Scheme: config.VerifyGitHub, Secret: secret}
-		_ = in.Verify(map[string]string{HeaderGitHub: forged}, body)
+		_ = in.Verify(map[string]string{headerGitHub: forged}, body)
 		sig := "sha256=" + hexMAC(string(secret), string(body))
-		if err := in.Verify(map[string]string{HeaderGitHub: sig}, body); err != nil {
+		if err := in.Verify(map[string]string{headerGitHub: sig}, body); err != nil {
 			t.Fatalf("own signature rejected: %v", err)
 		}
 		if len(body) > 0 {
-			if in.Verify(map[string]string{HeaderGitHub: sig}, flip(body, pos)) == nil {
+			if in.Verify(map[string]string{headerGitHub: sig}, flip(body, pos)) == nil {
 				t.Fatal("flipped body verified")
 			}
 		}
-		if in.Verify(map[string]string{HeaderGitHub: string(flip([]byte(sig), pos))}, body) == nil {
+		if in.Verify(map[string]string{headerGitHub: string(flip([]byte(sig), pos))}, body) == nil {
 			t.Fatal("flipped signature verified")
 		}
 	})
@@ -76,18 +76,18 @@ func FuzzStripe(f *testing.F) {
 			return
 		}
 		in := Inbound{Scheme: config.VerifyStripe, Secret: secret, Now: at(fuzzNow), Tolerance: time.Minute}
-		_ = in.Verify(map[string]string{HeaderStripe: forged}, body)
+		_ = in.Verify(map[string]string{headerStripe: forged}, body)
 		ts := int64(fuzzNow) + skew%60
 		hdr := stripeHeader(string(secret), ts, string(body))
-		if err := in.Verify(map[string]string{HeaderStripe: hdr}, body); err != nil {
+		if err := in.Verify(map[string]string{headerStripe: hdr}, body); err != nil {
 			t.Fatalf("own signature rejected: %v", err)
 		}
-		if len(body) > 0 && in.Verify(map[string]string{HeaderStripe: hdr}, flip(body, pos)) == nil {
+		if len(body) > 0 && in.Verify(map[string]string{headerStripe: hdr}, flip(body, pos)) == nil {
 			t.Fatal("flipped body verified")
 		}
 		sig := hexMAC(string(secret), strconv.FormatInt(ts, 10)+"."+string(body))
 		bad := "t=" + strconv.FormatInt(ts, 10) + ",v1=" + string(flip([]byte(sig), pos))
-		if in.Verify(map[string]string{HeaderStripe: bad}, body) == nil {
+		if in.Verify(map[string]string{headerStripe: bad}, body) == nil {
 			t.Fatal("flipped signature verified")
 		}
 	})
@@ -100,7 +100,7 @@ func FuzzSlack(f *testing.F) {
 			return
 		}
 		in := Inbound{Scheme: config.VerifySlack, Secret: secret, Now: at(fuzzNow), Tolerance: time.Minute}
-		_ = in.Verify(map[string]string{HeaderSlack: forgedSig, HeaderSlackTimestamp: forgedTS}, body)
+		_ = in.Verify(map[string]string{headerSlack: forgedSig, headerSlackTimestamp: forgedTS}, body)
 		h := slackHeaders(string(secret), int64(fuzzNow)+skew%60, string(body))
 		if err := in.Verify(h, body); err != nil {
 			t.Fatalf("own signature rejected: %v", err)
@@ -108,7 +108,7 @@ func FuzzSlack(f *testing.F) {
 		if len(body) > 0 && in.Verify(h, flip(body, pos)) == nil {
 			t.Fatal("flipped body verified")
 		}
-		bad := map[string]string{HeaderSlack: string(flip([]byte(h[HeaderSlack]), pos)), HeaderSlackTimestamp: h[HeaderSlackTimestamp]}
+		bad := map[string]string{headerSlack: string(flip([]byte(h[headerSlack]), pos)), headerSlackTimestamp: h[headerSlackTimestamp]}
 		if in.Verify(bad, body) == nil {
 			t.Fatal("flipped signature verified")
 		}

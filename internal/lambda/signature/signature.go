@@ -23,15 +23,6 @@ import (
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
-// Header names of the inbound schemes (config owns the table, so validation
-// and verification agree on it).
-const (
-	HeaderGitHub         = config.HeaderGitHubSignature
-	HeaderStripe         = config.HeaderStripeSignature
-	HeaderSlack          = config.HeaderSlackSignature
-	HeaderSlackTimestamp = config.HeaderSlackTimestamp
-)
-
 // DefaultTolerance bounds a timestamped signature's age when the route sets
 // none (Stripe's and Slack's documented default).
 const DefaultTolerance = 5 * time.Minute
@@ -40,10 +31,10 @@ const DefaultTolerance = 5 * time.Minute
 type Inbound struct {
 	Scheme config.VerifyScheme
 	Secret []byte
-	// Header is the signature header of config.VerifyHMAC.
+	// Header is the signature header of a config.Scheme with NamedHeader.
 	Header string
-	// Tolerance bounds the age (and future skew) of stripe and slack
-	// timestamps, measured at Now.
+	// Tolerance bounds the age (and future skew) of a Timestamped scheme's
+	// timestamp, measured at Now.
 	Tolerance time.Duration
 	// Now is when the request was received: replay protection is about the
 	// receipt, not the (possibly much later, retried or redriven) delivery.
@@ -52,45 +43,59 @@ type Inbound struct {
 }
 
 // Verify checks body against the signature in headers. headers maps header
-// names to values; names match case-insensitively.
+// names to values; names match case-insensitively. The headers each scheme
+// reads come from config.Schemes.
 func (v Inbound) Verify(headers map[string]string, body []byte) error {
 	if len(v.Secret) == 0 {
 		return errors.New("verification secret is empty")
 	}
-	switch v.Scheme {
-	case config.VerifyGitHub:
-		sig, err := header(headers, HeaderGitHub)
-		if err != nil {
-			return err
-		}
-		return verifyHexHMAC(v.Secret, HeaderGitHub, sig, "sha256=", true, body)
-	case config.VerifyHMAC:
-		if v.Header == "" {
-			return errors.New("hmac verification has no header configured")
-		}
-		sig, err := header(headers, v.Header)
-		if err != nil {
-			return err
-		}
-		return verifyHexHMAC(v.Secret, v.Header, sig, "sha256=", false, body)
-	case config.VerifyStripe:
-		sig, err := header(headers, HeaderStripe)
-		if err != nil {
-			return err
-		}
-		return v.verifyStripe(sig, body)
-	case config.VerifySlack:
-		sig, err := header(headers, HeaderSlack)
-		if err != nil {
-			return err
-		}
-		ts, err := header(headers, HeaderSlackTimestamp)
-		if err != nil {
-			return err
-		}
-		return v.verifySlack(sig, ts, body)
+	scheme, known := config.SchemeOf(v.Scheme)
+	check, ok := checks[v.Scheme]
+	if !known || !ok {
+		return fmt.Errorf("unknown verification scheme %q", v.Scheme)
 	}
-	return fmt.Errorf("unknown verification scheme %q", v.Scheme)
+	name := scheme.SignatureHeader
+	if scheme.NamedHeader {
+		if v.Header == "" {
+			return fmt.Errorf("%s verification has no header configured", v.Scheme)
+		}
+		name = v.Header
+	}
+	sig, err := header(headers, name)
+	if err != nil {
+		return err
+	}
+	var ts string
+	if scheme.TimestampHeader != "" {
+		if ts, err = header(headers, scheme.TimestampHeader); err != nil {
+			return err
+		}
+	}
+	return check(v, signed{header: name, value: sig, timestampHeader: scheme.TimestampHeader, timestamp: ts}, body)
+}
+
+// signed is what a request carries: its signature header's name and value,
+// and the separate timestamp header's, for a scheme that has one.
+type signed struct {
+	header, value              string
+	timestampHeader, timestamp string
+}
+
+// checks verifies each scheme of config.Schemes but none (a test holds the
+// two lists equal).
+var checks = map[config.VerifyScheme]func(v Inbound, s signed, body []byte) error{
+	config.VerifyGitHub: func(v Inbound, s signed, body []byte) error {
+		return verifyHexHMAC(v.Secret, s.header, s.value, "sha256=", true, body)
+	},
+	config.VerifyHMAC: func(v Inbound, s signed, body []byte) error {
+		return verifyHexHMAC(v.Secret, s.header, s.value, "sha256=", false, body)
+	},
+	config.VerifyStripe: func(v Inbound, s signed, body []byte) error {
+		return v.verifyStripe(s.header, s.value, body)
+	},
+	config.VerifySlack: func(v Inbound, s signed, body []byte) error {
+		return v.verifySlack(s, body)
+	},
 }
 
 // header finds a header case-insensitively; a missing or empty one is an error.
@@ -127,7 +132,7 @@ func verifyHexHMAC(secret []byte, name, value, prefix string, prefixRequired boo
 }
 
 // verifyStripe checks "t=<unix>,v1=<hex>[,v1=…]" over "t.body"; any v1 may match.
-func (v Inbound) verifyStripe(value string, body []byte) error {
+func (v Inbound) verifyStripe(name, value string, body []byte) error {
 	var ts string
 	var sigs [][]byte
 	for _, part := range strings.Split(value, ",") {
@@ -145,12 +150,12 @@ func (v Inbound) verifyStripe(value string, body []byte) error {
 		}
 	}
 	if ts == "" {
-		return fmt.Errorf("%s has no timestamp (t=)", HeaderStripe)
+		return fmt.Errorf("%s has no timestamp (t=)", name)
 	}
 	if len(sigs) == 0 {
-		return fmt.Errorf("%s has no hex v1 signature", HeaderStripe)
+		return fmt.Errorf("%s has no hex v1 signature", name)
 	}
-	if err := v.checkAge(HeaderStripe, ts); err != nil {
+	if err := v.checkAge(name, ts); err != nil {
 		return err
 	}
 	want := mac(v.Secret, []byte(ts), []byte("."), body)
@@ -159,24 +164,24 @@ func (v Inbound) verifyStripe(value string, body []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s: no v1 signature matches the body", HeaderStripe)
+	return fmt.Errorf("%s: no v1 signature matches the body", name)
 }
 
 // verifySlack checks "v0=<hex>" over "v0:<timestamp>:body".
-func (v Inbound) verifySlack(sig, ts string, body []byte) error {
-	if err := v.checkAge(HeaderSlackTimestamp, ts); err != nil {
+func (v Inbound) verifySlack(s signed, body []byte) error {
+	if err := v.checkAge(s.timestampHeader, s.timestamp); err != nil {
 		return err
 	}
-	rest, ok := strings.CutPrefix(sig, "v0=")
+	rest, ok := strings.CutPrefix(s.value, "v0=")
 	if !ok {
-		return fmt.Errorf("%s does not start with \"v0=\"", HeaderSlack)
+		return fmt.Errorf("%s does not start with \"v0=\"", s.header)
 	}
 	got, err := hex.DecodeString(rest)
 	if err != nil || len(got) != sha256.Size {
-		return fmt.Errorf("%s is not a hex SHA-256 HMAC", HeaderSlack)
+		return fmt.Errorf("%s is not a hex SHA-256 HMAC", s.header)
 	}
-	if !hmac.Equal(got, mac(v.Secret, []byte("v0:"+ts+":"), body)) {
-		return fmt.Errorf("%s does not match the body", HeaderSlack)
+	if !hmac.Equal(got, mac(v.Secret, []byte("v0:"+s.timestamp+":"), body)) {
+		return fmt.Errorf("%s does not match the body", s.header)
 	}
 	return nil
 }

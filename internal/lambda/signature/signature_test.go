@@ -28,6 +28,15 @@ const (
 	slackSig    = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 )
 
+// The headers each provider documents, written out here so a typo in
+// config.Schemes fails the published vectors.
+const (
+	headerGitHub         = "X-Hub-Signature-256"
+	headerStripe         = "Stripe-Signature"
+	headerSlack          = "X-Slack-Signature"
+	headerSlackTimestamp = "X-Slack-Request-Timestamp"
+)
+
 // Test signers: a provider's side of each scheme, written from its docs.
 func hexMAC(secret, msg string) string {
 	h := hmac.New(sha256.New, []byte(secret))
@@ -42,7 +51,7 @@ func stripeHeader(secret string, ts int64, body string) string {
 
 func slackHeaders(secret string, ts int64, body string) map[string]string {
 	t := strconv.FormatInt(ts, 10)
-	return map[string]string{HeaderSlack: "v0=" + hexMAC(secret, "v0:"+t+":"+body), HeaderSlackTimestamp: t}
+	return map[string]string{headerSlack: "v0=" + hexMAC(secret, "v0:"+t+":"+body), headerSlackTimestamp: t}
 }
 
 func at(unix int64) func() time.Time { return func() time.Time { return time.Unix(unix, 0) } }
@@ -61,21 +70,21 @@ func TestVerify(t *testing.T) {
 		wantErr string // substring; empty means valid
 	}{
 		{"github published vector", Inbound{Scheme: config.VerifyGitHub, Secret: []byte(githubSecret)},
-			map[string]string{HeaderGitHub: githubSig}, githubBody, ""},
+			map[string]string{headerGitHub: githubSig}, githubBody, ""},
 		{"github lower-case header name", Inbound{Scheme: config.VerifyGitHub, Secret: []byte(githubSecret)},
 			map[string]string{"x-hub-signature-256": githubSig}, githubBody, ""},
 		{"github wrong secret", Inbound{Scheme: config.VerifyGitHub, Secret: []byte("other")},
-			map[string]string{HeaderGitHub: githubSig}, githubBody, "does not match"},
+			map[string]string{headerGitHub: githubSig}, githubBody, "does not match"},
 		{"github body changed", Inbound{Scheme: config.VerifyGitHub, Secret: []byte(githubSecret)},
-			map[string]string{HeaderGitHub: githubSig}, githubBody + " ", "does not match"},
+			map[string]string{headerGitHub: githubSig}, githubBody + " ", "does not match"},
 		{"github missing prefix", Inbound{Scheme: config.VerifyGitHub, Secret: []byte(githubSecret)},
-			map[string]string{HeaderGitHub: strings.TrimPrefix(githubSig, "sha256=")}, githubBody, `does not start with "sha256="`},
+			map[string]string{headerGitHub: strings.TrimPrefix(githubSig, "sha256=")}, githubBody, `does not start with "sha256="`},
 		{"github missing header", Inbound{Scheme: config.VerifyGitHub, Secret: []byte(githubSecret)},
 			map[string]string{"X-Other": "x"}, githubBody, "X-Hub-Signature-256 header is missing"},
 		{"github not hex", Inbound{Scheme: config.VerifyGitHub, Secret: []byte(githubSecret)},
-			map[string]string{HeaderGitHub: "sha256=zz"}, githubBody, "not a hex SHA-256 HMAC"},
+			map[string]string{headerGitHub: "sha256=zz"}, githubBody, "not a hex SHA-256 HMAC"},
 		{"github truncated", Inbound{Scheme: config.VerifyGitHub, Secret: []byte(githubSecret)},
-			map[string]string{HeaderGitHub: githubSig[:len(githubSig)-2]}, githubBody, "not a hex SHA-256 HMAC"},
+			map[string]string{headerGitHub: githubSig[:len(githubSig)-2]}, githubBody, "not a hex SHA-256 HMAC"},
 
 		{"hmac bare hex", Inbound{Scheme: config.VerifyHMAC, Secret: []byte("s3"), Header: "X-Workflow-Signature"},
 			map[string]string{"X-Workflow-Signature": hexMAC("s3", body)}, body, ""},
@@ -91,39 +100,39 @@ func TestVerify(t *testing.T) {
 			map[string]string{}, body, "no header configured"},
 
 		{"stripe valid", Inbound{Scheme: config.VerifyStripe, Secret: []byte(stripeSecret), Now: at(now)},
-			map[string]string{HeaderStripe: stripeHeader(stripeSecret, now-10, body)}, body, ""},
+			map[string]string{headerStripe: stripeHeader(stripeSecret, now-10, body)}, body, ""},
 		{"stripe second v1 matches (secret rotation)", Inbound{Scheme: config.VerifyStripe, Secret: []byte(stripeSecret), Now: at(now)},
-			map[string]string{HeaderStripe: "t=" + strconv.Itoa(now) + ",v1=" + strings.Repeat("ab", 32) + ",v1=" + hexMAC(stripeSecret, strconv.Itoa(now)+"."+body)}, body, ""},
+			map[string]string{headerStripe: "t=" + strconv.Itoa(now) + ",v1=" + strings.Repeat("ab", 32) + ",v1=" + hexMAC(stripeSecret, strconv.Itoa(now)+"."+body)}, body, ""},
 		{"stripe expired", Inbound{Scheme: config.VerifyStripe, Secret: []byte(stripeSecret), Now: at(now), Tolerance: time.Minute},
-			map[string]string{HeaderStripe: stripeHeader(stripeSecret, now-61, body)}, body, "beyond the 1m0s tolerance"},
+			map[string]string{headerStripe: stripeHeader(stripeSecret, now-61, body)}, body, "beyond the 1m0s tolerance"},
 		{"stripe default tolerance 5m", Inbound{Scheme: config.VerifyStripe, Secret: []byte(stripeSecret), Now: at(now)},
-			map[string]string{HeaderStripe: stripeHeader(stripeSecret, now-301, body)}, body, "beyond the 5m0s tolerance"},
+			map[string]string{headerStripe: stripeHeader(stripeSecret, now-301, body)}, body, "beyond the 5m0s tolerance"},
 		{"stripe far future", Inbound{Scheme: config.VerifyStripe, Secret: []byte(stripeSecret), Now: at(now)},
-			map[string]string{HeaderStripe: stripeHeader(stripeSecret, now+3600, body)}, body, "tolerance"},
+			map[string]string{headerStripe: stripeHeader(stripeSecret, now+3600, body)}, body, "tolerance"},
 		{"stripe timestamp tampered", Inbound{Scheme: config.VerifyStripe, Secret: []byte(stripeSecret), Now: at(now)},
-			map[string]string{HeaderStripe: strings.Replace(stripeHeader(stripeSecret, now, body), "t="+strconv.Itoa(now), "t="+strconv.Itoa(now-1), 1)}, body, "no v1 signature matches"},
+			map[string]string{headerStripe: strings.Replace(stripeHeader(stripeSecret, now, body), "t="+strconv.Itoa(now), "t="+strconv.Itoa(now-1), 1)}, body, "no v1 signature matches"},
 		{"stripe no t", Inbound{Scheme: config.VerifyStripe, Secret: []byte(stripeSecret), Now: at(now)},
-			map[string]string{HeaderStripe: "v1=" + hexMAC(stripeSecret, body)}, body, "no timestamp"},
+			map[string]string{headerStripe: "v1=" + hexMAC(stripeSecret, body)}, body, "no timestamp"},
 		{"stripe no v1", Inbound{Scheme: config.VerifyStripe, Secret: []byte(stripeSecret), Now: at(now)},
-			map[string]string{HeaderStripe: "t=" + strconv.Itoa(now)}, body, "no hex v1"},
+			map[string]string{headerStripe: "t=" + strconv.Itoa(now)}, body, "no hex v1"},
 
 		{"slack published vector", Inbound{Scheme: config.VerifySlack, Secret: []byte(slackSecret), Now: at(slackAt + 60)},
-			map[string]string{HeaderSlack: slackSig, HeaderSlackTimestamp: slackTS}, slackBody, ""},
+			map[string]string{headerSlack: slackSig, headerSlackTimestamp: slackTS}, slackBody, ""},
 		{"slack published vector, expired today", Inbound{Scheme: config.VerifySlack, Secret: []byte(slackSecret), Now: at(now)},
-			map[string]string{HeaderSlack: slackSig, HeaderSlackTimestamp: slackTS}, slackBody, "X-Slack-Request-Timestamp timestamp is"},
+			map[string]string{headerSlack: slackSig, headerSlackTimestamp: slackTS}, slackBody, "X-Slack-Request-Timestamp timestamp is"},
 		{"slack valid", Inbound{Scheme: config.VerifySlack, Secret: []byte("sl"), Now: at(now), Tolerance: 30 * time.Second},
 			slackHeaders("sl", now-30, body), body, ""},
 		{"slack just expired", Inbound{Scheme: config.VerifySlack, Secret: []byte("sl"), Now: at(now), Tolerance: 30 * time.Second},
 			slackHeaders("sl", now-31, body), body, "beyond the 30s tolerance"},
 		{"slack missing timestamp", Inbound{Scheme: config.VerifySlack, Secret: []byte("sl"), Now: at(now)},
-			map[string]string{HeaderSlack: "v0=" + hexMAC("sl", body)}, body, "X-Slack-Request-Timestamp header is missing"},
+			map[string]string{headerSlack: "v0=" + hexMAC("sl", body)}, body, "X-Slack-Request-Timestamp header is missing"},
 		{"slack timestamp not a number", Inbound{Scheme: config.VerifySlack, Secret: []byte("sl"), Now: at(now)},
-			map[string]string{HeaderSlack: "v0=00", HeaderSlackTimestamp: "soon"}, body, "not unix seconds"},
+			map[string]string{headerSlack: "v0=00", headerSlackTimestamp: "soon"}, body, "not unix seconds"},
 		{"slack wrong version", Inbound{Scheme: config.VerifySlack, Secret: []byte("sl"), Now: at(now)},
-			map[string]string{HeaderSlack: strings.Replace(slackHeaders("sl", now, body)[HeaderSlack], "v0=", "v1=", 1), HeaderSlackTimestamp: strconv.Itoa(now)}, body, `does not start with "v0="`},
+			map[string]string{headerSlack: strings.Replace(slackHeaders("sl", now, body)[headerSlack], "v0=", "v1=", 1), headerSlackTimestamp: strconv.Itoa(now)}, body, `does not start with "v0="`},
 
 		{"empty secret", Inbound{Scheme: config.VerifyGitHub},
-			map[string]string{HeaderGitHub: githubSig}, githubBody, "secret is empty"},
+			map[string]string{headerGitHub: githubSig}, githubBody, "secret is empty"},
 		{"unknown scheme", Inbound{Scheme: "carrier-pigeon", Secret: []byte("x")},
 			map[string]string{}, body, "unknown verification scheme"},
 	}
@@ -152,15 +161,41 @@ func TestHeaders(t *testing.T) {
 		v    config.Verify
 		want string
 	}{
-		{config.Verify{Scheme: config.VerifyGitHub}, HeaderGitHub},
-		{config.Verify{Scheme: config.VerifyStripe}, HeaderStripe},
-		{config.Verify{Scheme: config.VerifySlack}, HeaderSlack + "," + HeaderSlackTimestamp},
+		{config.Verify{Scheme: config.VerifyGitHub}, headerGitHub},
+		{config.Verify{Scheme: config.VerifyStripe}, headerStripe},
+		{config.Verify{Scheme: config.VerifySlack}, headerSlack + "," + headerSlackTimestamp},
 		{config.Verify{Scheme: config.VerifyHMAC, Header: "X-Sig"}, "X-Sig"},
+		{config.Verify{Scheme: config.VerifyNone}, ""},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(tt.v.Headers(), ","); got != tt.want {
 			t.Errorf("Headers(%s) = %q, want %q", tt.v.Scheme, got, tt.want)
 		}
+	}
+}
+
+// Every scheme of the table is verified here, and nothing else is: a scheme
+// added to config.Schemes without its check fails this test.
+func TestEverySchemeHasACheck(t *testing.T) {
+	t.Parallel()
+	want := map[config.VerifyScheme]bool{}
+	for _, s := range config.Schemes {
+		if s.Name != config.VerifyNone {
+			want[s.Name] = true
+		}
+	}
+	for name := range want {
+		if _, ok := checks[name]; !ok {
+			t.Errorf("scheme %s has no check", name)
+		}
+	}
+	for name := range checks {
+		if !want[name] {
+			t.Errorf("check for %s, which config.Schemes does not list (or lists as none)", name)
+		}
+	}
+	if err := (Inbound{Scheme: config.VerifyNone, Secret: []byte("k")}).Verify(nil, nil); err == nil {
+		t.Error("scheme none verified a request; it must never pass as a check")
 	}
 }
 

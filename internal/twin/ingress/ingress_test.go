@@ -29,14 +29,17 @@ routes:
     group: header:X-Group
     dedup: header:X-Delivery-Id
     headers: [X-Event-Type]
+    verify: {scheme: none, reason: the test sender signs nothing}
   - name: by-body
     path: /b
     group: body:account.id
     dedup: content
+    verify: {scheme: none, reason: the test sender signs nothing}
   - name: static
     path: /s
     group: static:all
     dedup: request_id
+    verify: {scheme: none, reason: the test sender signs nothing}
 `
 
 // setup returns an ingress handler over a real store with the queue created.

@@ -39,7 +39,7 @@ func TestAttemptMetrics(t *testing.T) {
 		{"invalid signature", answer(200, nil, ""), func(c *config.Config) {
 			ref := config.SecretRef{Env: "GH"}
 			c.Routes[0].Verify = &config.Verify{Scheme: config.VerifyGitHub, Secret: ref}
-			c.Routes[0].Headers = append(c.Routes[0].Headers, config.HeaderGitHubSignature)
+			c.Routes[0].Headers = append(c.Routes[0].Headers, "X-Hub-Signature-256")
 		}, metrics.ClassSignature, false},
 		{"secret unreadable", answer(200, nil, ""), func(c *config.Config) {
 			c.Target.Signing = &config.SecretRef{SSMParameter: "/missing"}
@@ -64,7 +64,7 @@ func TestAttemptMetrics(t *testing.T) {
 			secrets := &fakeSecrets{values: map[config.SecretRef]string{{Env: "GH"}: "s3cret"}}
 			d := newDeliverer(t, cfg, tt.rt, func(c *Config) { c.Metrics = emf; c.Secrets = secrets })
 			req := request(`{"id":1}`, 0)
-			req.Webhook.Headers[config.HeaderGitHubSignature] = "sha256=00"
+			req.Webhook.Headers["X-Hub-Signature-256"] = "sha256=00"
 			_, _ = d.Handle(context.Background(), req)
 
 			data, err := emfcheck.ParseLines(out.Bytes())

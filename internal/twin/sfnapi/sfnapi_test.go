@@ -17,11 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/asl"
+	"github.com/webhookq/webhookq/internal/lambda/forwarder"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/twin/statemachine"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -81,17 +80,10 @@ func newTwin(t *testing.T) (endpoint, arn string) {
 	return ts.URL, arn
 }
 
-// client is the real AWS SDK client, pointed at the twin, without the
-// "sync-" host prefix StartSyncExecution would put before 127.0.0.1.
+// client is the forward function's client (forwarder.NewStatesClient),
+// pointed at the twin.
 func client(endpoint string) *sfn.Client {
-	return sfn.NewFromConfig(testenv.AWSConfig(endpoint, region), func(o *sfn.Options) {
-		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("DisableHostPrefix",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
-				}), middleware.Before)
-		})
-	})
+	return forwarder.NewStatesClient(testenv.AWSConfig(endpoint, region), 5*time.Minute, forwarder.DefaultConcurrency)
 }
 
 func envelopeJSON(t *testing.T, group string) string {

@@ -30,7 +30,11 @@
 //   - Message move tasks (StartMoveTask): a DLQ is redriven in the
 //     background, to each message's source queue or to a destination, at a
 //     rate; moved messages are new messages (new id, receive count 0), and
-//     the task survives restarts.
+//     the task survives restarts. A task moves what the DLQ held when it
+//     started, each message once (SQS fixes ApproximateNumberOfMessagesToMove
+//     at the start; whether it moves later arrivals AWS does not say, and the
+//     twin does not): a message it moved that fails and is parked again is
+//     not moved again.
 //
 // # Storage: bbolt, with group commit
 //

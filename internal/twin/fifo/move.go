@@ -32,6 +32,12 @@ type MoveTask struct {
 	ToMove                       int64  `json:"toMove"`
 	FailureReason                string `json:"failure,omitempty"`
 	Started                      int64  `json:"started"` // epoch millis
+	// Before is the source's next sequence number when the task started:
+	// the task moves only messages older than that, so a message that
+	// reaches the DLQ while it runs — one it moved and the forwarder parked
+	// again, say — is never moved by it. Zero on tasks stored before it
+	// existed: bounded by ToMove alone.
+	Before uint64 `json:"before,omitempty"`
 }
 
 type moveTask struct {
@@ -41,7 +47,9 @@ type moveTask struct {
 
 // StartMoveTask starts moving the messages of a dead-letter queue back to
 // their source queues (or to destinationARN) in the background, at most
-// perSecond a second (0: no limit). Moved messages are new messages to their
+// perSecond a second (0: no limit). It moves what the queue holds when it
+// starts (as SQS fixes ApproximateNumberOfMessagesToMove then), each message
+// once; what arrives later stays. Moved messages are new messages to their
 // destination: a new message id, sequence number and timestamps, receive
 // count zero, the body, group and attributes kept; they bypass the
 // destination's deduplication. Only one task per source runs at a time.
@@ -116,6 +124,7 @@ func (s *Store) newMoveTaskLocked(sourceARN, destinationARN string, perSecond in
 		Status:                       MoveRunning,
 		ToMove:                       int64(len(src.msgs)),
 		Started:                      s.now().UnixMilli(),
+		Before:                       src.nextSeq,
 	}}
 	s.tasks[t.info.TaskHandle] = t
 	return t, nil
@@ -237,7 +246,7 @@ func (s *Store) moveBatch(t *moveTask, n int) (more bool, err error) {
 	nowMS := now.UnixMilli()
 	var ops []op
 	for _, m := range src.ordered() {
-		if len(ops) == n || t.info.Moved >= t.info.ToMove {
+		if len(ops) == n || t.info.Moved >= t.info.ToMove || (t.info.Before != 0 && m.seq >= t.info.Before) {
 			break
 		}
 		if !m.durable || m.state.VisibleMS > nowMS {

@@ -476,6 +476,52 @@ func waitTask(t *testing.T, s *Store, source string, done func(MoveTask) bool) M
 	}
 }
 
+// A task moves what the DLQ held when it started: a message it moved and
+// that was parked again while it runs (and one held in flight, so the task
+// passes over it) does not make it move the new arrival instead.
+func TestMoveTaskMovesASnapshot(t *testing.T) {
+	t.Parallel()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), nil)
+	mustCreate(t, s, "dlq.fifo", fifoAttrs())
+	mustCreate(t, s, "src.fifo", fifoAttrs(AttrRedrivePolicy, fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, s.ARN("dlq.fifo"))))
+	mustSend(t, s, "dlq.fifo", "g1", "A")
+	mustSend(t, s, "dlq.fifo", "g2", "B")
+	held := receive(t, s, "dlq.fifo", 10, time.Minute)
+	if !equal(bodies(held), []string{"A", "B"}) {
+		t.Fatalf("received %v", bodies(held))
+	}
+	if err := s.ChangeVisibility("dlq.fifo", held[0].ReceiptHandle, 0); err != nil {
+		t.Fatal(err)
+	}
+	// B stays in flight, as while an operator lists the DLQ.
+	if _, err := s.StartMoveTask(s.ARN("dlq.fifo"), s.ARN("src.fifo"), 1); err != nil {
+		t.Fatal(err)
+	}
+	waitTask(t, s, s.ARN("dlq.fifo"), func(m MoveTask) bool { return m.Moved == 1 })
+	// A fails again at once and is parked anew, before the task's next step.
+	a := receive(t, s, "src.fifo", 1, time.Minute)
+	if !equal(bodies(a), []string{"A"}) {
+		t.Fatalf("source holds %v", bodies(a))
+	}
+	mustSend(t, s, "dlq.fifo", "g1", "A again")
+	if err := s.Delete("src.fifo", a[0].ReceiptHandle); err != nil {
+		t.Fatal(err)
+	}
+	task := waitTask(t, s, s.ARN("dlq.fifo"), func(m MoveTask) bool { return m.Status == MoveCompleted })
+	if task.Moved != 1 {
+		t.Fatalf("task %+v moved %d, want only A", task, task.Moved)
+	}
+	if st, _ := s.Stats("src.fifo"); st.Visible != 0 {
+		t.Fatalf("the task moved the re-parked message back: source %+v", st)
+	}
+	if err := s.ChangeVisibility("dlq.fifo", held[1].ReceiptHandle, 0); err != nil {
+		t.Fatal(err)
+	}
+	if left := receive(t, s, "dlq.fifo", 10, time.Minute); !equal(bodies(left), []string{"B", "A again"}) {
+		t.Fatalf("DLQ holds %v, want B and A again", bodies(left))
+	}
+}
+
 func TestMoveTaskCancel(t *testing.T) {
 	t.Parallel()
 	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), nil)

@@ -26,7 +26,9 @@ const (
 	AttrReceivedAt = "webhook-received-at"
 	// AttrHeaderPrefix prefixes each carried request header: "h-X-Event-Type".
 	AttrHeaderPrefix = "h-"
-	// AttrRedriveCount counts redrives from the DLQ (set by cmd/redrive).
+	// AttrRedriveCount counts redrives from the DLQ: raised by internal/redrive
+	// on each copy it sends back, and by the forwarder when it parks again a
+	// message an SQS message move task brought back (still carrying AttrFailure).
 	AttrRedriveCount = "webhook-redrive-count"
 	// AttrBodyEncoding is "base64" when the SQS body is the base64 of the raw
 	// request body (SQS bodies must be text; a non-UTF-8 body travels this way).

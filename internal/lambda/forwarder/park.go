@@ -58,6 +58,15 @@ func (f *Forwarder) park(ctx context.Context, rec events.SQSMessage, failure web
 		attrs[name] = attributeValue(a)
 	}
 	attrs[webhook.AttrFailure] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(string(failureJSON))}
+	if _, movedBack := rec.MessageAttributes[webhook.AttrFailure]; movedBack {
+		// It still carries its last failure record, so it came back from the
+		// DLQ as it was, through an SQS message move task (redrive
+		// --move-task, the SQS console's DLQ redrive), not through
+		// cmd/redrive's copy, which drops the record and raises the count
+		// itself: count that redrive here, so --max-redrives sees it.
+		attrs[webhook.AttrRedriveCount] = sqstypes.MessageAttributeValue{DataType: aws.String("Number"),
+			StringValue: aws.String(strconv.Itoa(redriveCount(rec) + 1))}
+	}
 
 	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sqsCallTimeout)
 	defer cancel()
@@ -93,4 +102,18 @@ func attributeValue(a events.SQSMessageAttribute) sqstypes.MessageAttributeValue
 		}
 	}
 	return v
+}
+
+// redriveCount is the record's webhook.AttrRedriveCount; 0 when absent or not
+// a count.
+func redriveCount(rec events.SQSMessage) int {
+	a, ok := rec.MessageAttributes[webhook.AttrRedriveCount]
+	if !ok || a.StringValue == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(*a.StringValue)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }

@@ -215,6 +215,34 @@ func TestParkedCopy(t *testing.T) {
 	}
 }
 
+// A record that comes back from the DLQ as it was (a message move task keeps
+// the failure record) has its redrive count raised when parked again; one
+// cmd/redrive copied (no failure record, the count raised already) keeps it.
+func TestParkingCountsAMoveTaskRedrive(t *testing.T) {
+	t.Parallel()
+	moved := record("1", "g1", "approval-progress", 1, "{}")
+	moved.MessageAttributes[webhook.AttrFailure] = strAttr(`{"reason":"permanent","error":"Webhook.Permanent","failedAt":"2026-11-28T10:00:00Z","receiveCount":1}`)
+	moved.MessageAttributes[webhook.AttrRedriveCount] = events.SQSMessageAttribute{DataType: "Number", StringValue: aws.String("2")}
+	copied := record("2", "g2", "approval-progress", 1, "{}")
+	copied.MessageAttributes[webhook.AttrRedriveCount] = events.SQSMessageAttribute{DataType: "Number", StringValue: aws.String("2")}
+	first := record("3", "g3", "approval-progress", 1, "{}")
+	first.MessageAttributes[webhook.AttrFailure] = strAttr(`{"reason":"permanent","error":"Webhook.Permanent","failedAt":"2026-11-28T10:00:00Z","receiveCount":1}`)
+	permanent := result{status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrPermanent}
+	h := newHarness(t, map[string]result{"wh-1": permanent, "wh-2": permanent, "wh-3": permanent}, withDLQ)
+	if _, err := h.fwd.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{moved, copied, first}}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"wh-1": "3", "wh-2": "2", "wh-3": "1"} {
+		in, ok := h.dlq.sent(id)
+		if !ok {
+			t.Fatalf("%s not parked", id)
+		}
+		if got := aws.ToString(in.MessageAttributes[webhook.AttrRedriveCount].StringValue); got != want {
+			t.Errorf("%s parked with redrive count %q, want %q", id, got, want)
+		}
+	}
+}
+
 func TestNewNeedsDeadLettersForDLQ(t *testing.T) {
 	t.Parallel()
 	_, err := forwarder.New(&forwarder.Config{Routes: testConfig(), StateMachineARNPrefix: arnPrefix, Starter: &fakeStarter{}, Queue: &fakeQueue{}, DLQURL: testDLQ})

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -75,14 +77,21 @@ func newCLI(t *testing.T, endpoint, name string) cli {
 	return cli{endpoint: endpoint, client: client, source: source, dlq: dlq}
 }
 
-func (c cli) park(t *testing.T, group, id string) {
+func (c cli) park(t *testing.T, group, id string) { t.Helper(); c.parkRedriven(t, group, id, 0) }
+
+// parkRedriven parks a message already redriven redrives times.
+func (c cli) parkRedriven(t *testing.T, group, id string, redrives int) {
 	t.Helper()
+	attrs := map[string]types.MessageAttributeValue{
+		webhook.AttrWebhookID: {DataType: aws.String("String"), StringValue: aws.String(id)},
+		webhook.AttrRoute:     {DataType: aws.String("String"), StringValue: aws.String("approval-progress")},
+	}
+	if redrives > 0 {
+		attrs[webhook.AttrRedriveCount] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(fmt.Sprint(redrives))}
+	}
 	_, err := c.client.SendMessage(context.Background(), &sqs.SendMessageInput{
 		QueueUrl: aws.String(c.dlq), MessageBody: aws.String("body-" + id), MessageGroupId: aws.String(group), MessageDeduplicationId: aws.String(id),
-		MessageAttributes: map[string]types.MessageAttributeValue{
-			webhook.AttrWebhookID: {DataType: aws.String("String"), StringValue: aws.String(id)},
-			webhook.AttrRoute:     {DataType: aws.String("String"), StringValue: aws.String("approval-progress")},
-		},
+		MessageAttributes: attrs,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +115,13 @@ func TestCLIAgainstMoto(t *testing.T) {
 			{[]string{"list", "extra"}, `unexpected argument "extra"`},
 			{[]string{"list", "--since", "last tuesday"}, "want an RFC 3339 time"},
 			{[]string{"purge", "--reason", "forged", "--yes"}, "unknown reason \"forged\": want one of exhausted, permanent, malformed, too_large, signature"},
-			{[]string{"redrive", "--pause-esm"}, "--pause-esm needs the event source mapping"},
+			{[]string{"redrive", "--all", "--pause-esm"}, "--pause-esm needs the event source mapping"},
+			{[]string{"redrive"}, "redrive needs a selection (filters) or --all"},
+			{[]string{"redrive", "--dry-run"}, "redrive needs a selection (filters) or --all"},
+			{[]string{"redrive", "--all", "--move-task"}, "add --force"},
+			{[]string{"redrive", "--group", "g", "--move-task", "--force"}, "it needs --all"},
+			{[]string{"redrive", "--all", "--rate", "5"}, "--rate paces a move task"},
+			{[]string{"redrive", "--all", "--max-redrives", "0"}, "--max-redrives must be 1 or more"},
 		} {
 			code, _, stderr := c.run(t, tc.args...)
 			if code != exitUsage || !strings.Contains(stderr, tc.want) {
@@ -149,7 +164,7 @@ func TestCLIAgainstMoto(t *testing.T) {
 			t.Fatalf("list --json --group g1 printed %v", ids)
 		}
 
-		code, stdout, _ = c.run(t, "redrive", "--dry-run")
+		code, stdout, _ = c.run(t, "redrive", "--all", "--dry-run")
 		if code != exitOK || !strings.Contains(stdout, "would move 3 message(s)") {
 			t.Fatalf("dry run: exit %d, %q", code, stdout)
 		}
@@ -162,9 +177,8 @@ func TestCLIAgainstMoto(t *testing.T) {
 			t.Fatalf("purge: exit %d, %q", code, stdout)
 		}
 
-		// moto has no message move tasks: --all falls back to moving message by message.
 		code, stdout, stderr = c.run(t, "redrive", "--all")
-		if code != exitOK || !strings.Contains(stdout, "moved 2 message(s)") || !strings.Contains(stderr, "message by message") {
+		if code != exitOK || strings.Count(stdout, "moved ") != 2 || !strings.Contains(stdout, "webhook=w1") || !strings.Contains(stderr, "moved 2 message(s)") {
 			t.Fatalf("redrive --all: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
 		if !strings.Contains(stderr, "warning: the forwarder keeps running") {
@@ -175,6 +189,37 @@ func TestCLIAgainstMoto(t *testing.T) {
 		}
 		if n := c.count(t, c.dlq); n != 0 {
 			t.Fatalf("DLQ holds %d after redrive --all, want 0", n)
+		}
+	})
+
+	t.Run("--max-redrives refuses, --force moves, exit 4", func(t *testing.T) {
+		c := newCLI(t, endpoint, "limit")
+		c.parkRedriven(t, "g1", "tired", 3)
+		c.park(t, "g2", "fresh")
+		code, stdout, stderr := c.run(t, "redrive", "--all")
+		if code != exitRefused || !strings.Contains(stdout, "webhook=fresh") ||
+			!strings.Contains(stdout, "skipped ") || !strings.Contains(stdout, "webhook=tired\tredrives=3\tmax_redrives: redriven the maximum number of times") ||
+			!strings.Contains(stderr, "moved 1 message(s), skipped 1 (1 max_redrives)") {
+			t.Fatalf("redrive --all: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		if code, stdout, stderr := c.run(t, "redrive", "--webhook-id", "tired", "--max-redrives", "4"); code != exitOK || !strings.Contains(stdout, "webhook=tired") {
+			t.Fatalf("redrive --max-redrives 4: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		if n := c.count(t, c.source); n != 2 {
+			t.Fatalf("source queue holds %d, want 2", n)
+		}
+		c.parkRedriven(t, "g3", "weary", 7)
+		if code, stdout, stderr := c.run(t, "redrive", "--all", "--force"); code != exitOK || !strings.Contains(stdout, "webhook=weary") {
+			t.Fatalf("redrive --all --force: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+	})
+
+	t.Run("--move-task falls back where there are no move tasks", func(t *testing.T) {
+		c := newCLI(t, endpoint, "fallback")
+		c.park(t, "g1", "w1")
+		code, stdout, stderr := c.run(t, "redrive", "--all", "--move-task", "--force")
+		if code != exitOK || !strings.Contains(stdout, "webhook=w1") || !strings.Contains(stderr, "message by message") {
+			t.Fatalf("redrive --all --move-task: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
 	})
 
@@ -224,7 +269,7 @@ func TestCLIAgainstTheTwin(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "would move 2 message(s)") {
 		t.Fatalf("dry run: exit %d, %q %q", code, stdout, stderr)
 	}
-	code, stdout, stderr = c.run(t, "redrive", "--all", "--rate", "10")
+	code, stdout, stderr = c.run(t, "redrive", "--all", "--move-task", "--force", "--rate", "10")
 	if code != exitOK || !strings.Contains(stdout, "moved 3 message(s) with move task") {
 		t.Fatalf("redrive --all: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -307,5 +352,37 @@ func TestOperationsDocListsEveryReason(t *testing.T) {
 	}
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Errorf("docs/operations.md's reason table:\n%s\nwant (webhook.Reasons):\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Every flag of every command is in 'redrive -h', in 'redrive <command> -h'
+// and in docs/operations.md: the FlagSets are the one list.
+func TestHelpAndDocsListEveryFlag(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &top, io.Discard); code != exitOK {
+		t.Fatalf("redrive -h: exit %d", code)
+	}
+	for _, c := range commands {
+		var own bytes.Buffer
+		if code := run(context.Background(), []string{c.name, "-h"}, &own, io.Discard); code != exitOK {
+			t.Fatalf("redrive %s -h: exit %d", c.name, code)
+		}
+		newFlagSet(c.name, &options{}, io.Discard).VisitAll(func(f *flag.Flag) {
+			for where, text := range map[string]string{"redrive -h": top.String(), "redrive " + c.name + " -h": own.String(), "docs/operations.md": string(doc)} {
+				if !strings.Contains(text, "--"+f.Name) {
+					t.Errorf("%s does not mention %s's flag --%s", where, c.name, f.Name)
+				}
+			}
+		})
+	}
+	for _, want := range []string{"130", "go build -o bin/ ./cmd/..."} {
+		if !strings.Contains(top.String(), want) || !strings.Contains(string(doc), want) {
+			t.Errorf("redrive -h or docs/operations.md does not say %q", want)
+		}
 	}
 }

@@ -23,6 +23,10 @@ type Message struct {
 	Route         string
 	// ReceivedAt is the ingress time (webhook-received-at, else SentTimestamp).
 	ReceivedAt time.Time
+	// SentAt is SQS's SentTimestamp of the DLQ message: when the forwarder
+	// parked it (a new message), or when it was first sent for a message
+	// SQS's redrive policy moved. Zero when SQS did not say.
+	SentAt time.Time
 	// FirstFailureAt and LastFailureAt come from the failure the forwarder
 	// recorded; for a message SQS moved on its own, from the DLQ's timestamps.
 	FirstFailureAt time.Time
@@ -75,8 +79,9 @@ func parseMessage(m types.Message) Message {
 		}
 		msg.ReceivedAt = t
 	}
+	msg.SentAt, _ = parseTime(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)])
 	if msg.ReceivedAt.IsZero() {
-		msg.ReceivedAt, _ = parseTime(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)])
+		msg.ReceivedAt = msg.SentAt
 	}
 	if v := str(webhook.AttrFailure); v != "" {
 		var f webhook.Failure

@@ -32,8 +32,16 @@ var ErrMoveTaskUnsupported = errors.New("the endpoint does not support SQS messa
 // poll, and waits for it to end. When ctx is cancelled the task is cancelled
 // (messages already moved stay moved). An empty DLQ is ErrEmptyDLQ, as for
 // the other operations.
+//
+// A move task moves messages as they are: attributes unchanged (the failure
+// record stays; the forwarder raises the redrive count when it parks such a
+// message again), every message, so Tool.MaxRedrives cannot apply. It moves a
+// snapshot too: SQS fixes ApproximateNumberOfMessagesToMove when the task
+// starts, and should a task go on past that number — moving messages that
+// reached the DLQ after it started, such as the ones it moved and the
+// forwarder parked again — MoveAll cancels it.
 func (t *Tool) MoveAll(ctx context.Context, rate int32, poll time.Duration) (MoveTask, error) {
-	n, err := t.approximateCount(ctx, t.DLQURL)
+	n, _, err := t.approximateCount(ctx, t.DLQURL)
 	if err != nil {
 		return MoveTask{}, err
 	}
@@ -61,11 +69,16 @@ func (t *Tool) MoveAll(ctx context.Context, rate int32, poll time.Duration) (Mov
 	}
 	task := MoveTask{Handle: aws.ToString(out.TaskHandle), Status: "RUNNING"}
 	t.progress("move task %s started: %s → %s", task.Handle, dlqARN, srcARN)
+	cancelTask := func() error {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sqsCallTimeout)
+		defer cancel()
+		_, err := t.SQS.CancelMessageMoveTask(cctx, &sqs.CancelMessageMoveTaskInput{TaskHandle: aws.String(task.Handle)})
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			_, cerr := t.SQS.CancelMessageMoveTask(context.WithoutCancel(ctx), &sqs.CancelMessageMoveTaskInput{TaskHandle: aws.String(task.Handle)})
-			if cerr != nil {
+			if cerr := cancelTask(); cerr != nil {
 				return task, fmt.Errorf("interrupted; cancelling move task %s failed: %w", task.Handle, cerr)
 			}
 			t.progress("move task %s cancelled after %d messages", task.Handle, task.Moved)
@@ -83,6 +96,15 @@ func (t *Tool) MoveAll(ctx context.Context, rate int32, poll time.Duration) (Mov
 			return task, nil
 		case "FAILED", "CANCELLED":
 			return task, fmt.Errorf("move task %s %s: %s", task.Handle, task.Status, task.Reason)
+		case "RUNNING":
+			if task.ToMove > 0 && task.Moved > task.ToMove {
+				if cerr := cancelTask(); cerr != nil {
+					return task, fmt.Errorf("move task %s moved %d messages of the %d the DLQ held when it started; cancelling it failed: %w", task.Handle, task.Moved, task.ToMove, cerr)
+				}
+				t.progress("move task %s cancelled: it moved %d messages, more than the %d the DLQ held when it started", task.Handle, task.Moved, task.ToMove)
+				task.Status = "CANCELLED"
+				return task, nil
+			}
 		}
 	}
 }

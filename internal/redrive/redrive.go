@@ -1,9 +1,19 @@
 // Package redrive inspects webhookq's dead-letter queue and sends messages back
-// to the source queue, safely: a message is deleted from the DLQ only after
-// its copy was accepted by the source queue, and the copy's deduplication id
-// is derived from the DLQ message, so a rerun after an interruption between
-// the send and the delete is deduplicated by SQS (within its 5-minute window)
-// instead of delivering twice.
+// to the source queue, safely:
+//
+//   - A run moves a snapshot, once: only what the DLQ held when it started,
+//     each message at most once, so a webhook that fails again at once is
+//     parked again and stays there instead of cycling (see snapshot). Every
+//     run ends and reports what it moved and what it skipped, and why (Skips).
+//   - The redrive count (webhook.AttrRedriveCount) is raised on every copy
+//     sent back; Tool.MaxRedrives refuses a message that reached it.
+//   - A message is deleted from the DLQ only after its copy was accepted by
+//     the source queue, and the copy's deduplication id is derived from the
+//     DLQ message, so a rerun after a crash between the send and the delete
+//     is deduplicated by SQS (within its 5-minute window) instead of
+//     delivering twice. Cancelling the context (Ctrl-C) never splits a send
+//     from its delete: the message in hand is finished, nothing more is
+//     started, and everything received is released.
 //
 // FIFO limits what any client can see of a DLQ: while messages of a group are
 // in flight (received, not deleted), SQS returns no further message of that
@@ -23,8 +33,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -51,28 +63,52 @@ type Tool struct {
 	// Hold is how long received DLQ messages stay invisible while the tool
 	// works on them; they are released as soon as it is done.
 	Hold time.Duration
-	// EmptyReceives is how many empty receives in a row end a scan (SQS
-	// samples servers, so one empty answer does not prove an empty queue).
+	// EmptyReceives is how many receives in a row that bring nothing new to
+	// act on end a pass (SQS samples servers, so one empty answer does not
+	// prove an empty queue).
 	EmptyReceives int
+	// MaxRedrives refuses to move a message already redriven this many times
+	// (SkipMaxRedrives); 0 moves any.
+	MaxRedrives int
 }
+
+// DefaultMaxRedrives is cmd/redrive's --max-redrives and the twin page's
+// limit: a webhook that failed again after this many redrives needs a look,
+// not another redrive.
+const DefaultMaxRedrives = 3
+
+// sqsCallTimeout bounds each call that runs detached from the caller's
+// context: the send and delete of a message in hand, the releases.
+const sqsCallTimeout = 30 * time.Second
 
 // Scan is what a pass over the DLQ saw.
 type Scan struct {
 	// Messages are the messages the operation acted on (listed, moved,
 	// purged or, with a dry run, would move), in DLQ order.
 	Messages []Message
+	// Skipped are the selected messages left in the DLQ (or, with a dry run,
+	// that would be), and why.
+	Skipped []Skipped
 	// Seen counts every distinct message received.
 	Seen int
 	// Approximate is SQS's count of messages in the DLQ before the pass.
 	Approximate int
-	// Blocked counts selected messages that stayed in the DLQ because an
-	// unselected message is ahead of them in their group.
-	Blocked int
 }
 
 // Unreached is how many messages the DLQ held that the pass never received
 // (hidden behind their group's in-flight messages, or in flight elsewhere).
 func (s Scan) Unreached() int { return max(0, s.Approximate-s.Seen) }
+
+// SkippedFor counts the messages skipped for why.
+func (s Scan) SkippedFor(why Skip) int {
+	n := 0
+	for _, k := range s.Skipped {
+		if k.Why == why {
+			n++
+		}
+	}
+	return n
+}
 
 // ErrEmptyDLQ is returned when the DLQ holds no message at all.
 var ErrEmptyDLQ = errors.New("the dead-letter queue is empty")
@@ -91,24 +127,28 @@ const (
 // FIFO lets a listing see). Nothing is moved or deleted.
 func (t *Tool) List(ctx context.Context, f Filter) (Scan, error) { return t.pass(ctx, f, actList) }
 
-// DryRun returns exactly the messages Move would move now, moving nothing.
+// DryRun returns exactly the messages Move would move now, and the ones it
+// would skip, moving nothing.
 func (t *Tool) DryRun(ctx context.Context, f Filter) (Scan, error) { return t.pass(ctx, f, actDryRun) }
 
-// Move sends the selected messages back to the source queue, in group order,
-// each deleted from the DLQ only after its send succeeded.
+// Move sends the selected messages the DLQ holds now back to the source
+// queue, in group order, each deleted from the DLQ only after its send
+// succeeded, each at most once.
 func (t *Tool) Move(ctx context.Context, f Filter) (Scan, error) { return t.pass(ctx, f, actMove) }
 
-// Purge deletes the selected messages from the DLQ for good.
+// Purge deletes the selected messages the DLQ holds now for good.
 func (t *Tool) Purge(ctx context.Context, f Filter) (Scan, error) { return t.pass(ctx, f, actPurge) }
 
 func (t *Tool) pass(ctx context.Context, f Filter, act action) (scan Scan, err error) {
-	scan.Approximate, err = t.approximateCount(ctx, t.DLQURL)
+	var serverNow time.Time
+	scan.Approximate, serverNow, err = t.approximateCount(ctx, t.DLQURL)
 	if err != nil {
 		return scan, err
 	}
 	if scan.Approximate == 0 {
 		return scan, ErrEmptyDLQ
 	}
+	snap := newSnapshot(serverNow)
 	var held []Message
 	defer func() {
 		// Release what we held even when ctx is done: the messages would come
@@ -117,11 +157,23 @@ func (t *Tool) pass(ctx context.Context, f Filter, act action) (scan Scan, err e
 			err = rerr
 		}
 	}()
+	// blocked marks the groups the pass stopped at: nothing behind the first
+	// message it did not act on may overtake it.
 	blocked := map[string]bool{}
 	seen := map[string]bool{}
-	empties := 0
-	for empties < max(1, t.EmptyReceives) {
-		out, err := t.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+	skip := func(m Message, why Skip) {
+		blocked[m.Group] = true
+		held = append(held, m)
+		scan.Skipped = append(scan.Skipped, Skipped{Message: m, Why: why})
+	}
+	for empties := 0; empties < max(1, t.EmptyReceives); {
+		if err := ctx.Err(); err != nil {
+			return scan, err
+		}
+		// Not cancelled with ctx: a receive cut short could leave the
+		// messages SQS already handed out invisible for Hold.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sqsCallTimeout)
+		out, err := t.SQS.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(t.DLQURL),
 			MaxNumberOfMessages:         10,
 			VisibilityTimeout:           int32(t.Hold / time.Second),
@@ -129,33 +181,53 @@ func (t *Tool) pass(ctx context.Context, f Filter, act action) (scan Scan, err e
 			MessageAttributeNames:       []string{"All"},
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
+		cancel()
 		if err != nil {
 			return scan, fmt.Errorf("receive from the DLQ %s: %w", t.DLQURL, err)
 		}
-		if len(out.Messages) == 0 {
-			empties++
-			continue
-		}
-		empties = 0
+		progress := false
 		for _, raw := range out.Messages {
 			m := parseMessage(raw)
-			if !seen[m.MessageID] {
-				seen[m.MessageID] = true
-				scan.Seen++
-			}
-			selected := f.Match(m)
+			moving := act == actMove || act == actPurge || act == actDryRun
 			switch {
-			case !selected:
+			case seen[m.MessageID] || ctx.Err() != nil:
+				// Received again after Hold ran out (it was not acted on the
+				// first time), or the run was interrupted: leave it.
+				held = append(held, m)
+				continue
+			case moving && snap.ownCopy(m):
+				seen[m.MessageID] = true
+				skip(m, SkipParkedAgain)
+				continue
+			case moving && snap.arrivedDuringRun(m):
+				seen[m.MessageID] = true
+				if f.Match(m) {
+					skip(m, SkipArrived)
+				} else {
+					blocked[m.Group] = true
+					held = append(held, m)
+				}
+				continue
+			}
+			seen[m.MessageID] = true
+			scan.Seen++
+			progress = true
+			switch {
+			case !f.Match(m):
 				blocked[m.Group] = true
 				held = append(held, m)
 			case blocked[m.Group]:
-				scan.Blocked++
+				skip(m, SkipBehind)
+			case act == actList:
+				scan.Messages = append(scan.Messages, m)
 				held = append(held, m)
-			case act == actList || act == actDryRun:
+			case (act == actMove || act == actDryRun) && t.MaxRedrives > 0 && m.RedriveCount >= t.MaxRedrives:
+				skip(m, SkipMaxRedrives)
+			case act == actDryRun:
 				scan.Messages = append(scan.Messages, m)
 				held = append(held, m)
 			default:
-				if err := t.remove(ctx, m, act); err != nil {
+				if err := t.remove(ctx, m, act, snap); err != nil {
 					// Stop here: later messages of this group must not
 					// overtake this one in the source queue.
 					held = append(held, m)
@@ -164,6 +236,11 @@ func (t *Tool) pass(ctx context.Context, f Filter, act action) (scan Scan, err e
 				scan.Messages = append(scan.Messages, m)
 				t.progress("%s %s (group %s, webhook %s) [%d done]", verb(act), m.MessageID, m.Group, m.WebhookID, len(scan.Messages))
 			}
+		}
+		if progress {
+			empties = 0
+		} else {
+			empties++
 		}
 	}
 	return scan, nil
@@ -176,14 +253,24 @@ func verb(act action) string {
 	return "moved"
 }
 
-// remove sends m to the source queue (unless purging), then deletes it from the DLQ.
-func (t *Tool) remove(ctx context.Context, m Message, act action) error {
+// remove sends m to the source queue (unless purging), then deletes it from
+// the DLQ. Both calls run to completion even when ctx is cancelled: an
+// interrupt between them would leave the webhook in both queues.
+func (t *Tool) remove(ctx context.Context, m Message, act action, snap *snapshot) error {
+	ctx = context.WithoutCancel(ctx)
 	if act == actMove {
-		if _, err := t.SQS.SendMessage(ctx, redriveInput(t.SourceURL, m)); err != nil {
+		in := redriveInput(t.SourceURL, m)
+		sctx, cancel := context.WithTimeout(ctx, sqsCallTimeout)
+		_, err := t.SQS.SendMessage(sctx, in)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("send %s back to %s (it stays in the DLQ): %w", m.MessageID, t.SourceURL, err)
 		}
+		snap.sent(m, m.RedriveCount+1)
 	}
-	_, err := t.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(t.DLQURL), ReceiptHandle: aws.String(m.ReceiptHandle)})
+	dctx, cancel := context.WithTimeout(ctx, sqsCallTimeout)
+	defer cancel()
+	_, err := t.SQS.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(t.DLQURL), ReceiptHandle: aws.String(m.ReceiptHandle)})
 	if err != nil {
 		if act == actMove {
 			return fmt.Errorf("delete %s from the DLQ after sending it back (a rerun within 5 minutes is deduplicated): %w", m.MessageID, err)
@@ -228,12 +315,21 @@ func dedupID(messageID, count string) string {
 	return id
 }
 
+// release makes the held messages visible again. A message no longer in
+// flight (Hold ran out, and it may have been received again since) needs
+// nothing.
 func (t *Tool) release(ctx context.Context, held []Message) error {
 	var errs []error
 	for _, m := range held {
-		_, err := t.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		cctx, cancel := context.WithTimeout(ctx, sqsCallTimeout)
+		_, err := t.SQS.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{
 			QueueUrl: aws.String(t.DLQURL), ReceiptHandle: aws.String(m.ReceiptHandle), VisibilityTimeout: 0,
 		})
+		cancel()
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "MessageNotInflight" || apiErr.ErrorCode() == "AWS.SimpleQueueService.MessageNotInflight") {
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("release %s (it reappears after %s): %w", m.MessageID, t.Hold, err))
 		}
@@ -241,7 +337,9 @@ func (t *Tool) release(ctx context.Context, held []Message) error {
 	return errors.Join(errs...)
 }
 
-func (t *Tool) approximateCount(ctx context.Context, url string) (int, error) {
+// approximateCount is SQS's count of the queue's messages, and the server's
+// clock when it answered (its Date header; the local clock if it sent none).
+func (t *Tool) approximateCount(ctx context.Context, url string) (int, time.Time, error) {
 	out, err := t.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl: aws.String(url),
 		AttributeNames: []types.QueueAttributeName{
@@ -250,14 +348,18 @@ func (t *Tool) approximateCount(ctx context.Context, url string) (int, error) {
 		},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("read the attributes of %s: %w", url, err)
+		return 0, time.Time{}, fmt.Errorf("read the attributes of %s: %w", url, err)
 	}
 	n := 0
 	for _, k := range []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible} {
 		v, _ := strconv.Atoi(out.Attributes[string(k)])
 		n += v
 	}
-	return n, nil
+	now, ok := awsmiddleware.GetServerTime(out.ResultMetadata)
+	if !ok {
+		now = time.Now()
+	}
+	return n, now, nil
 }
 
 func (t *Tool) progress(format string, args ...any) {

@@ -102,7 +102,7 @@ func TestAWSToolsAgainstTwin(t *testing.T) {
 	aws("lambda", "update-event-source-mapping", "--uuid", tw.MappingUUID, "--enabled")
 
 	// cmd/redrive, pausing the mapping while it moves the message back.
-	redrive := exec.Command("go", "run", "./cmd/redrive", "redrive", "--endpoint-url", tw.URL, "--config", cfg.Path,
+	redrive := exec.Command("go", "run", "./cmd/redrive", "redrive", "--all", "--endpoint-url", tw.URL, "--config", cfg.Path,
 		"--pause-esm", "--esm-uuid", tw.MappingUUID)
 	redrive.Dir = testenv.RepoRoot(t)
 	redrive.Env = env

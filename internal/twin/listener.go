@@ -23,11 +23,12 @@ func (t *Twin) buildHandler(local *config.Config, states *sfnapi.Server, sqsClie
 	cfg := t.cfg
 	t.ingress = ingress.New(cfg, cfg.QueueName(), t.store, t.log)
 	page, err := console.New(console.Options{
-		Config:   cfg,
-		Local:    local,
-		Store:    t.store,
-		History:  t.asyncHistory,
-		Redrive:  &redrive.Tool{SQS: sqsClient, SourceURL: t.QueueURL, DLQURL: t.DLQURL, Hold: 30 * time.Second, EmptyReceives: 2},
+		Config:  cfg,
+		Local:   local,
+		Store:   t.store,
+		History: t.asyncHistory,
+		Redrive: &redrive.Tool{SQS: sqsClient, SourceURL: t.QueueURL, DLQURL: t.DLQURL, Hold: 30 * time.Second, EmptyReceives: 2,
+			MaxRedrives: redrive.DefaultMaxRedrives},
 		Notified: t.Notifications,
 		Demo:     t.demo,
 		DemoPath: DemoTargetPath,

@@ -257,8 +257,10 @@ func (p *Page) redrive(w http.ResponseWriter, r *http.Request) {
 		flash = "Redrive failed: " + err.Error()
 	default:
 		flash = fmt.Sprintf("Redrove %d message(s) to %s.", len(scan.Messages), p.o.Config.QueueName())
-		if scan.Blocked > 0 {
-			flash += fmt.Sprintf(" %d stayed: an unselected message is ahead of them in their group.", scan.Blocked)
+		for _, k := range redrive.Skips {
+			if n := scan.SkippedFor(k.Skip); n > 0 {
+				flash += fmt.Sprintf(" %d stayed (%s): %s.", n, k.Skip, k.Meaning)
+			}
 		}
 	}
 	http.Redirect(w, r, "/queues?flash="+url.QueryEscape(flash), http.StatusSeeOther)

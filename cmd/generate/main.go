@@ -135,6 +135,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "generate:", err)
 		return exitFailed
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "generate: warning: %s\n", w)
+	}
 	for _, ref := range envSecretRefs(cfg) {
 		fmt.Fprintf(stderr, "generate: warning: %s: %s; on AWS no Lambda has that variable (the module sets none), so reference an ssm_parameter or secrets_manager before terraform apply\n", o.config, ref)
 	}

@@ -185,8 +185,23 @@ func TestEnvSecretReferencesAreWarnedAbout(t *testing.T) {
 	if !strings.Contains(stderr, "warning: "+cfg+": notify.slack_webhook_url reads the environment variable SLACK_WEBHOOK_URL") {
 		t.Errorf("stderr lacks the warning about the env reference:\n%s", stderr)
 	}
-	if strings.Count(stderr, "warning:") != 1 {
-		t.Errorf("want exactly one warning (the other secrets are in SSM):\n%s", stderr)
+	if strings.Count(stderr, "reads the environment variable") != 1 {
+		t.Errorf("want exactly one env warning (the other secrets are in SSM):\n%s", stderr)
+	}
+}
+
+// TestPrivateTargetIsWarnedAbout: the example's internal target without a
+// VPC is a warning with its place in routes.yaml; generation goes on.
+func TestPrivateTargetIsWarnedAbout(t *testing.T) {
+	t.Parallel()
+	root, cfg := workspace(t)
+	code, _, stderr := runCLI(t, "-config", cfg, "-out", root, "-skip-build", "-quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d, want %d (a warning only):\n%s", code, exitOK, stderr)
+	}
+	want := regexp.MustCompile(`(?m)^generate: warning: ` + regexp.QuoteMeta(cfg) + `:\d+:\d+: target\.base_url: host sales-support\.internal\.example\.com looks private .*set target\.vpc`)
+	if !want.MatchString(stderr) {
+		t.Errorf("stderr lacks the private-target warning at target.base_url:\n%s", stderr)
 	}
 }
 

@@ -24,6 +24,10 @@ type Config struct {
 	// Lambdas holds the settings of each function in Functions, by name.
 	Lambdas map[string]Lambda
 	Routes  []Route
+
+	// Warnings are what the config allows but will likely not work as
+	// meant on AWS (a private target host without a VPC), in file order.
+	Warnings Diagnostics
 }
 
 // Ingress says where webhooks enter on AWS.
@@ -55,6 +59,16 @@ type Target struct {
 	// Signing, when set, signs every delivery (Standard Webhooks HMAC-SHA256)
 	// with the secret it references.
 	Signing *SecretRef
+	// VPC, when set, attaches the deliver function to subnets of the VPC the
+	// target lives in; nil runs it outside any VPC (public targets only).
+	VPC *VPC
+}
+
+// VPC places the deliver function in a VPC: Lambda gives it network
+// interfaces in SubnetIDs, with SecurityGroupIDs applied to them.
+type VPC struct {
+	SubnetIDs        []string
+	SecurityGroupIDs []string
 }
 
 // SecretRef points at a secret; routes.yaml never holds a secret's value.

@@ -23,10 +23,11 @@ const maxDiagnostics = 1000
 
 // decoder walks the YAML node tree and collects every problem it meets.
 type decoder struct {
-	file    string
-	diags   Diagnostics
-	visits  int
-	aborted bool
+	file     string
+	diags    Diagnostics
+	warnings Diagnostics
+	visits   int
+	aborted  bool
 }
 
 func (d *decoder) report(n *yaml.Node, path, format string, args ...any) {

@@ -18,7 +18,8 @@ var (
 	keysAt = withEach(Functions, "functions.", functionKeys, map[string][]string{
 		"":                          {"service", "region", "ingress", "target", "queue", "retry", "notify", "logging", "functions", "routes"},
 		"ingress":                   {"http_api_name", "base_path", "max_body_bytes"},
-		"target":                    {"base_url", "timeout", "headers", "secret_headers", "signing_secret"},
+		"target":                    {"base_url", "timeout", "headers", "secret_headers", "signing_secret", "vpc"},
+		"target.vpc":                {"subnet_ids", "security_group_ids"},
 		"target.secret_headers.*":   secretRefKeys,
 		"target.signing_secret":     secretRefKeys,
 		"queue":                     {"max_receive_count", "retention", "dlq_retention", "batch_size", "max_concurrency", "high_throughput", "redelivery_delay", "max_redelivery_delay"},

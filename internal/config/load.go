@@ -65,6 +65,8 @@ func Parse(path string, data []byte) (*Config, error) {
 		sortDiagnostics(d.diags)
 		return nil, d.diags
 	}
+	sortDiagnostics(d.warnings)
+	c.Warnings = d.warnings
 	return c, nil
 }
 
@@ -158,6 +160,7 @@ func (d *decoder) document(data []byte) *Config {
 	}
 
 	d.crossChecks(c, f, target, notify, routes)
+	d.warnPrivateTargets(c, target.vals["base_url"], routes)
 	if timeoutOK && retryOK {
 		d.checkBudgets(c, routes)
 	}
@@ -242,6 +245,9 @@ func (d *decoder) target(f fields, t *Target) (timeoutOK bool) {
 		if ref, ok := d.secretRef(f.vals["signing_secret"], f.child("signing_secret"), "target.signing_secret"); ok {
 			t.Signing = &ref
 		}
+	}
+	if f.has("vpc") {
+		t.VPC = d.vpc(f.sub("vpc"))
 	}
 	return timeoutOK
 }

@@ -158,6 +158,8 @@ func TestSchemaRejectsCommonMistakes(t *testing.T) {
 		{"scheme none with a secret", base + "  - {name: b, path: /b, group: static:b, verify: {scheme: none, reason: r, secret: {env: S}}}\n"},
 		{"a verifying scheme without a secret", base + "  - {name: b, path: /b, group: static:b, verify: {scheme: github}}\n"},
 		{"hmac without its header", base + "  - {name: b, path: /b, group: static:b, verify: {scheme: hmac, secret: {env: S}}}\n"},
+		{"vpc without security groups", head + "target:\n  vpc: {subnet_ids: [subnet-01234567]}\n"},
+		{"malformed subnet id", head + "target:\n  vpc: {subnet_ids: [subnet-1], security_group_ids: [sg-01234567]}\n"},
 	} {
 		path := filepath.Join(t.TempDir(), "routes.yaml")
 		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {

@@ -60,6 +60,25 @@ locals {
         Resource = local.deliver_secret_arns
       }],
       local.secrets_kms_statement,
+      length(local.functions.deliver.vpc.subnet_ids) == 0 ? [] : [{
+        # The documented exception to naming resources: Lambda itself creates,
+        # reuses and deletes deliver's network interfaces in the VPC with
+        # these actions (AWSLambdaVPCAccessExecutionRole grants the same), the
+        # interfaces' ids are not known in advance, and
+        # ec2:DescribeNetworkInterfaces works only on "*": AWS requires
+        # Resource "*" (docs/config.md#private-targets).
+        Sid    = "ManageVPCNetworkInterfaces"
+        Effect = "Allow"
+        Action = [
+          "ec2:CreateNetworkInterface",
+          "ec2:DescribeNetworkInterfaces",
+          "ec2:DescribeSubnets",
+          "ec2:DeleteNetworkInterface",
+          "ec2:AssignPrivateIpAddresses",
+          "ec2:UnassignPrivateIpAddresses",
+        ]
+        Resource = "*"
+      }],
     )
     notify = concat(
       local.webhookq.notify.sns_topic_arn == "" ? [] : [{
@@ -147,6 +166,16 @@ resource "aws_lambda_function" "function" {
   source_code_hash = filebase64sha256("${local.dist_dir}/${each.value.zip}")
   timeout          = each.value.timeout_seconds
   memory_size      = each.value.memory_mb
+
+  # Only deliver is ever in a VPC (target.vpc): it is the one that reaches
+  # the target; forward and notify reach only AWS APIs, Slack and SNS.
+  dynamic "vpc_config" {
+    for_each = length(each.value.vpc.subnet_ids) == 0 ? [] : [each.value.vpc]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
 
   dynamic "environment" {
     for_each = length(local.function_environment[each.key]) == 0 ? [] : [local.function_environment[each.key]]

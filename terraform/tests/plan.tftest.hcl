@@ -272,10 +272,11 @@ run "iam_scoping" {
       ) :
       alltrue([
         for s in jsondecode(policy).Statement :
-        s.Sid == "VendedLogDelivery" || !contains(flatten([s.Resource]), "*")
+        s.Sid == "VendedLogDelivery" || !contains(flatten([s.Resource]), "*") ||
+        (s.Sid == "ManageVPCNetworkInterfaces" && policy == aws_iam_role_policy.function["deliver"].policy)
       ])
     ])
-    error_message = "no statement may have Resource \"*\" except the commented log-delivery one"
+    error_message = "no statement may have Resource \"*\" except the commented log-delivery and deliver's VPC network-interface ones"
   }
   assert {
     condition = alltrue([
@@ -403,5 +404,41 @@ run "ingress" {
       i.api_id == (local.webhookq.ingress.create_api ? "f6g7h8i9j0" : "a1b2c3d4e5") && aws_apigatewayv2_route.route[key].api_id == i.api_id
     ])
     error_message = "routes and integrations must be on the ingress API"
+  }
+}
+
+# Only deliver reaches the target, so only deliver is ever in a VPC, and
+# only when routes.yaml sets target.vpc; the network-interface permissions
+# Lambda needs for it come with it.
+run "vpc" {
+  command = plan
+  assert {
+    condition = (
+      length(local.webhookq.functions.deliver.vpc.subnet_ids) == 0 ?
+      length(aws_lambda_function.function["deliver"].vpc_config) == 0 :
+      (
+        toset(aws_lambda_function.function["deliver"].vpc_config[0].subnet_ids) == toset(local.webhookq.functions.deliver.vpc.subnet_ids) &&
+        toset(aws_lambda_function.function["deliver"].vpc_config[0].security_group_ids) == toset(local.webhookq.functions.deliver.vpc.security_group_ids)
+      )
+    )
+    error_message = "deliver has a vpc_config exactly when target.vpc is set, with its subnets and security groups"
+  }
+  assert {
+    condition     = length(aws_lambda_function.function["forward"].vpc_config) == 0 && length(aws_lambda_function.function["notify"].vpc_config) == 0
+    error_message = "forward and notify never run in a VPC"
+  }
+  assert {
+    condition = (
+      length([for s in jsondecode(aws_iam_role_policy.function["deliver"].policy).Statement : s if s.Sid == "ManageVPCNetworkInterfaces"]) ==
+      (length(local.webhookq.functions.deliver.vpc.subnet_ids) == 0 ? 0 : 1)
+    )
+    error_message = "deliver may manage network interfaces only when it is in a VPC"
+  }
+  assert {
+    condition = alltrue([
+      for key in ["forward", "notify"] :
+      !strcontains(aws_iam_role_policy.function[key].policy, "ec2:")
+    ])
+    error_message = "forward and notify have no EC2 permissions"
   }
 }

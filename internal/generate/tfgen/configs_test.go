@@ -23,12 +23,15 @@ func exampleConfig(t testing.TB) *config.Config {
 // example does not: high-throughput mode, an SNS topic, Secrets Manager
 // references by name and by ARN, secret headers, a static group, request-id
 // deduplication, no ingress section (no base path), ERROR logging with
-// execution data, a route with verify scheme none.
+// execution data, a route with verify scheme none, a target in a VPC.
 const createdAPIYAML = `service: billing-events
 region: us-east-1
 target:
-  base_url: https://billing.example.com
+  base_url: https://billing.internal
   timeout: 5s
+  vpc:
+    subnet_ids: [subnet-0a1b2c3d4e5f60718, subnet-0f1e2d3c4b5a69788]
+    security_group_ids: [sg-0123456789abcdef0]
   secret_headers:
     Authorization:
       secrets_manager: arn:aws:secretsmanager:us-east-1:123456789012:secret:billing/token-AbCdEf

@@ -85,7 +85,15 @@ type function struct {
 	Name           string `json:"name"`
 	RoleName       string `json:"role_name"`
 	TimeoutSeconds int    `json:"timeout_seconds"`
-	Zip            string `json:"zip"`
+	// VPC is the function's vpc_config, with empty lists outside a VPC
+	// (only deliver, which reaches the target, is ever in one: target.vpc).
+	VPC vpc    `json:"vpc"`
+	Zip string `json:"zip"`
+}
+
+type vpc struct {
+	SecurityGroupIDs []string `json:"security_group_ids"`
+	SubnetIDs        []string `json:"subnet_ids"`
 }
 
 type ingress struct {
@@ -233,6 +241,12 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 	if m.Ingress.CreateAPI {
 		m.Ingress.APIName = cfg.Service
 	}
+	if v := cfg.Target.VPC; v != nil {
+		m.Functions.Deliver.VPC = vpc{
+			SecurityGroupIDs: append([]string{}, v.SecurityGroupIDs...),
+			SubnetIDs:        append([]string{}, v.SubnetIDs...),
+		}
+	}
 	var problems []string
 	for _, r := range cfg.Routes {
 		wf, ok := workflows[r.Name]
@@ -271,6 +285,7 @@ func newFunction(cfg *config.Config, name string, timeout time.Duration) functio
 		Name:           cfg.FunctionName(name),
 		RoleName:       roleName(cfg.FunctionName(name)),
 		TimeoutSeconds: config.WholeSeconds(timeout),
+		VPC:            vpc{SecurityGroupIDs: []string{}, SubnetIDs: []string{}},
 		Zip:            name + ".zip",
 	}
 }

@@ -284,18 +284,18 @@ var badCases = []badCase{
 		"bad.yaml:10:19: ingress.max_body_bytes: max_body_bytes is 262144; it must be between 1 and 184320 (the StartSyncExecution input is at most 262144 bytes: the body, base64-encoded when it is not UTF-8 (4/3 of its size), plus 16384 bytes for the envelope)",
 	}},
 	{"vpc problems", head + "target:\n  base_url: https://app.example.com\n  vpc:\n    subnet_ids: [subnet-0123456789abcdef0, subnet-0123456789abcdef0, subnet-xyz, 12]\n    security_group_ids: []\n    vpc_id: vpc-01234567\n", []string{
-		"bad.yaml:10:44: target.vpc.subnet_ids[1]: subnet-0123456789abcdef0 is listed twice; keep one",
-		"bad.yaml:10:70: target.vpc.subnet_ids[2]: \"subnet-xyz\" is not a subnet id; write it like subnet-0123456789abcdef0",
-		"bad.yaml:10:82: target.vpc.subnet_ids[3]: must be a subnet id, not a number",
-		"bad.yaml:11:25: target.vpc.security_group_ids: lists no security group; list the security groups of deliver's network interfaces, e.g. security_group_ids: [sg-0123456789abcdef0] (it needs outbound access to the target)",
-		"bad.yaml:12:5: target.vpc.vpc_id: unknown key \"vpc_id\"; remove it or use one of: subnet_ids, security_group_ids",
+		"bad.yaml:11:44: target.vpc.subnet_ids[1]: subnet-0123456789abcdef0 is listed twice; keep one",
+		"bad.yaml:11:70: target.vpc.subnet_ids[2]: \"subnet-xyz\" is not a subnet id; write it like subnet-0123456789abcdef0",
+		"bad.yaml:11:82: target.vpc.subnet_ids[3]: must be a subnet id, not a number",
+		"bad.yaml:12:25: target.vpc.security_group_ids: lists no security group; list the security groups of deliver's network interfaces, e.g. security_group_ids: [sg-0123456789abcdef0] (it needs outbound access to the target)",
+		"bad.yaml:13:5: target.vpc.vpc_id: unknown key \"vpc_id\"; remove it or use one of: subnet_ids, security_group_ids",
 	}},
 	{"vpc incomplete", head + "target:\n  base_url: https://app.example.com\n  vpc:\n    security_group_ids: [sg-01234567, sg-01234568, sg-01234569, sg-0123456a, sg-0123456b, sg-0123456c]\n", []string{
-		"bad.yaml:10:5: target.vpc.subnet_ids: required; list the private subnets deliver runs in, e.g. subnet_ids: [subnet-0123456789abcdef0] (two or more, in different Availability Zones, for availability)",
-		"bad.yaml:10:25: target.vpc.security_group_ids: 6 security groups; Lambda attaches a function to at most 5",
+		"bad.yaml:11:5: target.vpc.subnet_ids: required; list the private subnets deliver runs in, e.g. subnet_ids: [subnet-0123456789abcdef0] (two or more, in different Availability Zones, for availability)",
+		"bad.yaml:11:25: target.vpc.security_group_ids: 6 security groups; Lambda attaches a function to at most 5",
 	}},
 	{"vpc not a mapping", head + "target:\n  base_url: https://app.example.com\n  vpc: subnet-01234567\n", []string{
-		"bad.yaml:9:8: target.vpc: must be a mapping of keys to values, not a string",
+		"bad.yaml:10:8: target.vpc: must be a mapping of keys to values, not a string",
 	}},
 	{"budget over the Express limit", head + "notify:\n  sns_topic_arn: arn:aws:sns:us-east-1:123456789012:failures\ntarget:\n  base_url: https://app.example.com\n  timeout: 30s\nretry:\n  max_attempts: 6\n  interval: 5s\n  max_delay: 60s\n", []string{
 		"bad.yaml:4:5: routes[0]: worst case 460s = (6 attempts + 1 Lambda service retry) × 37s + 136s backoff + 65s notify, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",

@@ -67,8 +67,8 @@ func TestPrivateTargetWarnings(t *testing.T) {
 			continue
 		}
 		got := cfg.Warnings[0].String()
-		if !strings.HasPrefix(got, "w.yaml:8:13: target.base_url: ") || !strings.Contains(got, tc.want) {
-			t.Errorf("%s (vpc %v): warning\n  %s\nwant at w.yaml:8:13, target.base_url, containing\n  %s", tc.host, tc.withVPC, got, tc.want)
+		if !strings.HasPrefix(got, "w.yaml:9:13: target.base_url: ") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s (vpc %v): warning\n  %s\nwant at w.yaml:9:13, target.base_url, containing\n  %s", tc.host, tc.withVPC, got, tc.want)
 		}
 	}
 }
@@ -86,10 +86,12 @@ routes:
     path: /a
     group: static:a
     target_url: https://10.1.2.3/hooks/a
+    verify: {scheme: none, reason: test}
   - name: b
     path: /b
     group: static:b
     target_url: https://public.example.com/b
+    verify: {scheme: none, reason: test}
 `
 	cfg, err := Parse("r.yaml", []byte(src))
 	if err != nil {

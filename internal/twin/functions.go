@@ -77,7 +77,7 @@ func (f *functions) Invoke(ctx context.Context, name string, payload []byte) (ou
 	defer func() {
 		// A Lambda runtime reports a panic as a function error; so does the twin.
 		if p := recover(); p != nil {
-			out, err = nil, &statemachine.FunctionError{Type: "Runtime.Panic", Message: fmt.Sprint(p)}
+			out, err = nil, &statemachine.FunctionError{Type: "Runtime.Panic", Message: webhook.BoundCause(fmt.Sprint(p))}
 		}
 	}()
 	out, err = h.Invoke(ctx, payload)

@@ -168,7 +168,8 @@ type Envelope struct {
 // EncodeBody stores raw bytes in the envelope: as text when they are valid
 // UTF-8 and JSON escaping does not make them longer than base64 would (a body
 // of quotes or control characters can grow up to sixfold), base64 otherwise —
-// so the execution input stays within the size the config budgets for.
+// so a body of n bytes takes at most 4⌈n/3⌉+2 bytes of the execution input
+// (EncodeInput), the bound the derived body limit relies on.
 func (e *Envelope) EncodeBody(raw []byte) {
 	b64 := base64.StdEncoding.EncodedLen(len(raw))
 	if utf8.Valid(raw) && jsonStringLen(raw) <= b64+2 {
@@ -178,16 +179,16 @@ func (e *Envelope) EncodeBody(raw []byte) {
 	e.Body, e.BodyEncoding = base64.StdEncoding.EncodeToString(raw), EncodingBase64
 }
 
-// jsonStringLen is the length of raw (valid UTF-8) as an encoding/json string,
-// quotes included, without building it.
+// jsonStringLen is the length of raw (valid UTF-8) as a string in
+// EncodeInput's JSON, quotes included, without building it.
 func jsonStringLen(raw []byte) int {
 	n := 2
 	for _, c := range string(raw) {
 		switch {
 		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
 			n += 2
-		case c < 0x20 || c == '<' || c == '>' || c == '&' || c == '\u2028' || c == '\u2029':
-			n += 6 // \u00XX, as encoding/json escapes HTML-sensitive characters too
+		case c < 0x20 || c == '\u2028' || c == '\u2029':
+			n += 6 // \u00XX; encoding/json escapes U+2028 and U+2029 even without HTML escaping
 		default:
 			n += utf8.RuneLen(c)
 		}

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +20,8 @@ func TestEncodeBodyRoundTripsAndPicksTheShorterForm(t *testing.T) {
 		{"not UTF-8", []byte{0xff, 0xfe, 'a', 0x00}, EncodingBase64},
 		{"quotes everywhere", bytes.Repeat([]byte(`"`), 300), EncodingBase64},
 		{"control characters", bytes.Repeat([]byte{0x01}, 300), EncodingBase64},
-		{"html characters", []byte(strings.Repeat("<&>", 100)), EncodingBase64},
+		{"html characters", []byte(strings.Repeat("<&>", 100)), EncodingUTF8}, // not escaped in EncodeInput
+		{"line separators", []byte(strings.Repeat("\u2028", 100)), EncodingBase64},
 	} {
 		var e Envelope
 		e.EncodeBody(tc.raw)
@@ -33,7 +33,7 @@ func TestEncodeBodyRoundTripsAndPicksTheShorterForm(t *testing.T) {
 			t.Errorf("%s: round trip %q, %v; want %q", tc.name, got, err, tc.raw)
 		}
 		if e.BodyEncoding == EncodingUTF8 {
-			js, _ := json.Marshal(e.Body)
+			js, _ := marshalCompact(e.Body)
 			if jsonStringLen(tc.raw) != len(js) {
 				t.Errorf("%s: jsonStringLen %d, encoding/json wrote %d", tc.name, jsonStringLen(tc.raw), len(js))
 			}
@@ -52,7 +52,7 @@ func FuzzEncodeBody(f *testing.F) {
 		if err != nil || !bytes.Equal(got, raw) {
 			t.Fatalf("round trip %q → %q, %v", raw, got, err)
 		}
-		js, _ := json.Marshal(e.Body)
+		js, _ := marshalCompact(e.Body)
 		if limit := (len(raw)+2)/3*4 + 2; len(js) > limit {
 			t.Fatalf("encoded body is %d bytes of JSON, more than base64's %d", len(js), limit)
 		}

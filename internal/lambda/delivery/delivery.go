@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ import (
 // Limits of what is read from a target's answer.
 const (
 	// ExcerptBytes bounds the response body excerpt kept for the execution history.
-	ExcerptBytes = 512
+	ExcerptBytes = webhook.MaxExcerptBytes
 	// drainBytes bounds what is read past the excerpt so the connection can be
 	// reused; a larger answer just closes the connection.
 	drainBytes = 64 << 10
@@ -120,11 +121,20 @@ func NewHTTPClient() *http.Client {
 }
 
 // Handle is the Lambda handler: Deliver, logged and counted, with failures
-// turned into the function errors the workflow matches by name.
-func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (webhook.DeliverResult, error) {
-	res, err := d.Deliver(ctx, req)
+// turned into the function errors the workflow matches by name. A panic is
+// logged and reported as a permanent failure with a bounded message: the
+// Lambda runtime would report it with its stack trace, unbounded, into the
+// workflow's state data, which Step Functions limits in size.
+func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (res webhook.DeliverResult, err error) {
 	log := d.log
 	attrs := []any{"webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group, "attempt", req.Attempt()}
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("panic while delivering; reported as a permanent failure", append(attrs, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))...)
+			res, err = webhook.DeliverResult{}, LambdaError(&Failure{Message: fmt.Sprintf("attempt %d: internal error: %v", req.Attempt(), p)})
+		}
+	}()
+	res, err = d.Deliver(ctx, req)
 	if err != nil {
 		var f *Failure
 		name, class := webhook.ErrPermanent, metrics.ClassNotSent

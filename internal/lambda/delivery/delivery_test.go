@@ -662,3 +662,36 @@ func TestNewRejectsIncompleteConfig(t *testing.T) {
 		t.Errorf("complete config: %v", err)
 	}
 }
+
+// panickingSecrets fails a read the worst way.
+type panickingSecrets struct{}
+
+func (panickingSecrets) Resolve(context.Context, config.SecretRef) (string, error) {
+	panic(strings.Repeat("a panic message of unbounded length ", 1000))
+}
+
+// The function's error message becomes the Cause in the workflow's state
+// data, which Step Functions limits: however long a failure's message, or a
+// panic's, what the runtime reports stays within webhook.MaxCauseBytes, and a
+// panic is a permanent failure, not a crashed runtime with a stack trace.
+func TestFunctionErrorsAreBounded(t *testing.T) {
+	t.Parallel()
+	long := LambdaError(&Failure{Retryable: true, Message: strings.Repeat("é", 5000)})
+	var ie messages.InvokeResponse_Error
+	if !errors.As(long, &ie) || len(ie.Message) > webhook.MaxCauseBytes || !utf8.ValidString(ie.Message) || ie.Type != webhook.ErrRetryable {
+		t.Errorf("LambdaError of a long failure = %q (%d bytes), %q", ie.Message, len(ie.Message), ie.Type)
+	}
+
+	cfg := testConfig("https://t.test", allOutcomes)
+	ref := config.SecretRef{Env: "SIGNING"}
+	cfg.Target.Signing = &ref
+	d := newDeliverer(t, cfg, answer(200, nil, ""), func(c *Config) { c.Secrets = panickingSecrets{} })
+	_, err := lambda.NewHandler(d.Handle).Invoke(context.Background(), []byte(`{"webhook":{"webhookId":"wh-1","route":"orders","body":"{}","bodyEncoding":"utf8"},"retryCount":0}`))
+	if !errors.As(err, &ie) {
+		t.Fatalf("a panic gave %#v, want a function error", err)
+	}
+	if ie.Type != webhook.ErrPermanent || len(ie.Message) > webhook.MaxCauseBytes || len(ie.StackTrace) != 0 ||
+		!strings.HasPrefix(ie.Message, "attempt 1: internal error: a panic message") {
+		t.Errorf("a panic reported as %q: %q (%d bytes, %d stack frames)", ie.Type, ie.Message[:min(len(ie.Message), 80)], len(ie.Message), len(ie.StackTrace))
+	}
+}

@@ -47,7 +47,9 @@ func (f *Failure) Name() string {
 // contain a dot; a messages.InvokeResponse_Error value is passed through
 // as is, so its Type becomes the errorType (the ASL's Error) exactly.
 // Anything that is not a Failure is reported as permanent: an unknown fault
-// is not made better by retrying in a tight loop.
+// is not made better by retrying in a tight loop. The message is bounded
+// (webhook.BoundCause): the workflow keeps it in its state data, which Step
+// Functions limits in size.
 func LambdaError(err error) error {
 	if err == nil {
 		return nil
@@ -56,5 +58,5 @@ func LambdaError(err error) error {
 	if !errors.As(err, &f) {
 		f = &Failure{Message: err.Error()}
 	}
-	return messages.InvokeResponse_Error{Type: f.Name(), Message: f.Message}
+	return messages.InvokeResponse_Error{Type: f.Name(), Message: webhook.BoundCause(f.Message)}
 }

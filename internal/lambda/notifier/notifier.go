@@ -99,7 +99,9 @@ func (e *ChannelError) Error() string {
 			parts = append(parts, ch+": "+err.Error())
 		}
 	}
-	return "notify channels failed: " + strings.Join(parts, "; ")
+	// Bounded: the workflow keeps it in its state data, which Step Functions
+	// limits in size.
+	return webhook.BoundCause("notify channels failed: " + strings.Join(parts, "; "))
 }
 
 // Channel names, in the order they are tried.

@@ -314,6 +314,19 @@ func TestInvokeWorkflowPayload(t *testing.T) {
 	}
 }
 
+// A channel's error can be long (an AWS error message); the one the workflow
+// records stays within webhook.MaxCauseBytes.
+func TestChannelErrorIsBounded(t *testing.T) {
+	t.Parallel()
+	err := &ChannelError{Failures: map[string]error{
+		ChannelSNS:   errors.New(strings.Repeat("InvalidParameter: ", 500)),
+		ChannelSlack: errors.New("answered 500"),
+	}}
+	if got := err.Error(); len(got) > webhook.MaxCauseBytes || !strings.HasPrefix(got, "notify channels failed: sns: InvalidParameter") {
+		t.Errorf("ChannelError is %d bytes: %.80q", len(got), got)
+	}
+}
+
 // errorType is the name aws-lambda-go reports for a returned error (its
 // lambdaErrorResponse): the Go type's name, pointer stripped.
 func errorType(err error) string {

@@ -280,8 +280,8 @@ var badCases = []badCase{
 		"bad.yaml:9:50: routes[0].headers[7]: header \"X!G\" travels as the SQS message attribute \"h-X!G\", and attribute names allow only letters, digits, -, _ and .; carry a header without other characters",
 		"bad.yaml:9:55: routes[0].headers[8]: must be a header name, not a number",
 	}},
-	{"max_body_bytes too large", base + "ingress:\n  max_body_bytes: 262144\n", []string{
-		"bad.yaml:10:19: ingress.max_body_bytes: max_body_bytes is 262144; it must be between 1 and 184320 (the StartSyncExecution input is at most 262144 bytes: the body, base64-encoded when it is not UTF-8 (4/3 of its size), plus 16384 bytes for the envelope)",
+	{"max_body_bytes too large", base + "ingress:\n  max_body_bytes: 262145\n", []string{
+		"bad.yaml:10:19: ingress.max_body_bytes: max_body_bytes is 262145; it must be between 1 and 262144 (no larger body can reach a workflow, whose input Step Functions limits to 262144 bytes; leave the key out to accept bodies up to the limit derived from the workflows (cmd/generate prints it))",
 	}},
 	{"vpc problems", head + "target:\n  base_url: https://app.example.com\n  vpc:\n    subnet_ids: [subnet-0123456789abcdef0, subnet-0123456789abcdef0, subnet-xyz, 12]\n    security_group_ids: []\n    vpc_id: vpc-01234567\n", []string{
 		"bad.yaml:11:44: target.vpc.subnet_ids[1]: subnet-0123456789abcdef0 is listed twice; keep one",

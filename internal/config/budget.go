@@ -7,19 +7,9 @@ import (
 
 // AWS limits the derived budgets are checked against.
 const (
-	ExpressMaxDuration = 300 * time.Second // Express workflow maximum duration
-	LambdaMaxTimeout   = 900 * time.Second
-	SQSMaxVisibility   = 12 * time.Hour
-	StartSyncInputMax  = 256 * 1024 // StartSyncExecution input, bytes
-	// EnvelopeAllowance is the room kept for the envelope around the body:
-	// API Gateway caps request headers at 10 KiB, and the carried ones plus ids,
-	// route, group and JSON punctuation fit in 16 KiB.
-	EnvelopeAllowance = 16 * 1024
-	// MaxBodyBytes is the largest body whose envelope always fits the
-	// StartSyncExecution input: base64 (for a non-UTF-8 body) makes 3 bytes 4,
-	// so (262144 − 16384) / 4 × 3 = 184320 bytes (180 KiB).
-	MaxBodyBytes          = (StartSyncInputMax - EnvelopeAllowance) / 4 * 3
-	SQSMaxMessageBytes    = 256 * 1024
+	ExpressMaxDuration    = 300 * time.Second // Express workflow maximum duration
+	LambdaMaxTimeout      = 900 * time.Second
+	SQSMaxVisibility      = 12 * time.Hour
 	NotifyTimeout         = 30 * time.Second // notify Lambda timeout
 	deliverOverhead       = 5 * time.Second  // deliver Lambda beyond the HTTP attempt (cold start, secrets)
 	taskOverhead          = 2 * time.Second  // Task TimeoutSeconds beyond the deliver Lambda

@@ -144,17 +144,6 @@ func TestComputeBudget(t *testing.T) {
 	}
 }
 
-func TestMaxBodyBytesFitsTheExecutionInput(t *testing.T) {
-	t.Parallel()
-	base64Len := func(n int) int { return (n + 2) / 3 * 4 }
-	if got := base64Len(MaxBodyBytes) + EnvelopeAllowance; got > StartSyncInputMax {
-		t.Errorf("base64 of %d bytes + %d envelope = %d, over %d", MaxBodyBytes, EnvelopeAllowance, got, StartSyncInputMax)
-	}
-	if got := base64Len(MaxBodyBytes+3) + EnvelopeAllowance; got <= StartSyncInputMax {
-		t.Errorf("MaxBodyBytes %d is not the largest that fits: %d more bytes still fit", MaxBodyBytes, 3)
-	}
-}
-
 func TestWholeSeconds(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -37,8 +37,10 @@ type Ingress struct {
 	HTTPAPIName string
 	// BasePath is prepended to every route path, e.g. "/hooks".
 	BasePath string
-	// MaxBodyBytes is the largest body accepted (the local twin answers 413
-	// beyond it; on AWS the SQS message size limit applies).
+	// MaxBodyBytes, when set, lowers the largest body accepted below the
+	// limit derived from the workflows (asl.RouteLimits); 0 leaves that
+	// limit. The local twin answers 413 beyond it, the forwarder parks a
+	// larger body as too_large.
 	MaxBodyBytes int
 }
 

@@ -72,9 +72,8 @@ func Parse(path string, data []byte) (*Config, error) {
 
 func defaultConfig(path string) *Config {
 	return &Config{
-		Path:    path,
-		Ingress: Ingress{MaxBodyBytes: MaxBodyBytes},
-		Target:  Target{Timeout: DefaultTargetTimeout},
+		Path:   path,
+		Target: Target{Timeout: DefaultTargetTimeout},
 		Queue: Queue{
 			MaxReceiveCount:    DefaultMaxReceiveCount,
 			Retention:          DefaultRetention,
@@ -174,8 +173,8 @@ func (d *decoder) ingress(f fields, in *Ingress) {
 	if n := f.str("base_path", &in.BasePath); n != nil && !routePathPattern.MatchString(in.BasePath) {
 		d.report(n, f.child("base_path"), "%q is not a usable base path; %s, with no trailing slash, e.g. /hooks", in.BasePath, pathRule)
 	}
-	f.intRange("max_body_bytes", &in.MaxBodyBytes, 1, MaxBodyBytes,
-		fmt.Sprintf("the StartSyncExecution input is at most %d bytes: the body, base64-encoded when it is not UTF-8 (4/3 of its size), plus %d bytes for the envelope", StartSyncInputMax, EnvelopeAllowance))
+	f.intRange("max_body_bytes", &in.MaxBodyBytes, 1, StatePayloadMax,
+		fmt.Sprintf("no larger body can reach a workflow, whose input Step Functions limits to %d bytes; leave the key out to accept bodies up to the limit derived from the workflows (cmd/generate prints it)", StatePayloadMax))
 }
 
 // target decodes the target section; it reports whether timeout, which the

@@ -155,7 +155,6 @@ func TestDefaults(t *testing.T) {
 		Path:    path,
 		Service: "shop",
 		Region:  "us-east-1",
-		Ingress: Ingress{MaxBodyBytes: 184320},
 		Target:  Target{BaseURL: "https://app.example.com", Timeout: 10 * time.Second},
 		Queue: Queue{MaxReceiveCount: 5, Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour, BatchSize: 10,
 			MaxConcurrency: 10, RedeliveryDelay: 30 * time.Second, MaxRedeliveryDelay: 15 * time.Minute},

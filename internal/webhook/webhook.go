@@ -115,6 +115,9 @@ const (
 	ErrRetryable = "Webhook.Retryable"
 	// ErrPermanent: other 4xx, an invalid target, an invalid inbound signature.
 	ErrPermanent = "Webhook.Permanent"
+	// ErrDataLimitExceeded is how an execution fails when its data passes
+	// Step Functions' payload limit; no Catch catches it.
+	ErrDataLimitExceeded = "States.DataLimitExceeded"
 )
 
 // LambdaServiceErrors are the Lambda service errors the Deliver task retries

@@ -30,7 +30,6 @@ package forwarder
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +46,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/generate/asl"
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -136,6 +136,8 @@ type Forwarder struct {
 	metrics     metrics.Recorder
 	// worst is each route's worst-case execution time (config.ComputeBudget).
 	worst map[string]time.Duration
+	// limits are each route's size limits (asl.Limits), by route name.
+	limits map[string]asl.RouteLimits
 }
 
 // New checks the configuration and builds a Forwarder.
@@ -180,6 +182,11 @@ func New(c *Config) (*Forwarder, error) {
 	for _, rb := range config.ComputeBudget(c.Routes).Routes {
 		f.worst[rb.Route] = rb.WorstExecution
 	}
+	limits, err := asl.AllLimits(c.Routes)
+	if err != nil {
+		return nil, fmt.Errorf("forwarder: %w", err)
+	}
+	f.limits = limits
 	return f, nil
 }
 
@@ -345,16 +352,19 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 		f.log.LogAttrs(ctx, slog.LevelWarn, "no webhook id attribute; the message id stands in", attrs...)
 	}
 
-	input, err := json.Marshal(env)
+	input, err := webhook.EncodeInput(env)
 	if err != nil {
 		f.log.LogAttrs(ctx, slog.LevelError, "cannot encode execution input", append(attrs, slog.String("error", err.Error()))...)
 		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonMalformed, Error: webhook.ErrPermanent, Cause: "execution input: " + err.Error()}}
 	}
-	if len(input) > config.StartSyncInputMax {
-		f.log.LogAttrs(ctx, slog.LevelError, "execution input too large; the message will go to the DLQ",
-			append(attrs, slog.Int("input_bytes", len(input)), slog.Int("limit_bytes", config.StartSyncInputMax))...)
-		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonTooLarge, Error: webhook.ErrPermanent,
-			Cause: fmt.Sprintf("execution input of %d bytes exceeds the %d-byte StartSyncExecution limit", len(input), config.StartSyncInputMax)}}
+	// Larger data would fail the execution with States.DataLimitExceeded,
+	// which its Catch cannot catch, so without a notification: it never runs.
+	limits := f.limits[p.route.Name]
+	if err := limits.TooLarge(p.bodyBytes, len(input)); err != nil {
+		f.log.LogAttrs(ctx, slog.LevelError, "too large for the workflow; the message will go to the DLQ",
+			append(attrs, slog.Int("body_bytes", p.bodyBytes), slog.Int("max_body_bytes", limits.MaxBody),
+				slog.Int("input_bytes", len(input)), slog.Int("max_input_bytes", limits.MaxInput))...)
+		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonTooLarge, Error: webhook.ErrPermanent, Cause: err.Error()}}
 	}
 	if left, ok := f.timeLeft(ctx); ok && left < f.worst[p.route.Name] {
 		attrs = append(attrs, slog.Duration("time_left", left), slog.Duration("worst_execution", f.worst[p.route.Name]))
@@ -393,7 +403,11 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 	execErr := aws.ToString(out.Error)
 	attrs = append(attrs, slog.String("error", execErr), slog.String("cause", webhook.Bound(aws.ToString(out.Cause), maxLoggedCause)))
 	v := verdict{outcome: failed, delay: delay}
-	if execErr == webhook.ErrPermanent {
+	// The data limit fails the same way on every receive, and uncaught: the
+	// workflow has not notified (the limits derived from it should keep any
+	// execution from reaching it).
+	dataLimit := execErr == webhook.ErrDataLimitExceeded
+	if execErr == webhook.ErrPermanent || dataLimit {
 		f.log.LogAttrs(ctx, slog.LevelError, "execution failed permanently", attrs...)
 		v = verdict{outcome: permanent}
 	} else {
@@ -402,13 +416,16 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 	// A permanent error would fail the same way on every receive: the
 	// workflow has notified already, so park it now rather than hold its
 	// group through max_receive_count pointless receives.
-	if env.FinalAttempt || execErr == webhook.ErrPermanent {
+	if env.FinalAttempt || v.outcome == permanent {
 		if execErr == "" {
 			execErr = "States." + string(out.Status)
 		}
 		reason := webhook.ReasonExhausted
-		if execErr == webhook.ErrPermanent {
+		switch {
+		case execErr == webhook.ErrPermanent:
 			reason = webhook.ReasonPermanent
+		case dataLimit:
+			reason = webhook.ReasonTooLarge
 		}
 		v.final = &webhook.Failure{Reason: reason, Error: execErr, Cause: webhook.Bound(aws.ToString(out.Cause), maxFailureCause), ExecutionARN: aws.ToString(out.ExecutionArn)}
 	}

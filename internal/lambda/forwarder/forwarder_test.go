@@ -308,11 +308,11 @@ func TestHandleCases(t *testing.T) {
 			wantLog:    "carried header attribute",
 		},
 		{
-			name:       "input over the StartSyncExecution limit",
-			records:    []events.SQSMessage{record("1", "g1", progress, 1, strings.Repeat("x", config.StartSyncInputMax))},
+			name:       "body over the limit derived from the workflow",
+			records:    []events.SQSMessage{record("1", "g1", progress, 1, strings.Repeat("x", config.StatePayloadMax))},
 			wantFailed: []string{"msg-1"},
 			wantVis:    map[string]int32{"rh-1": 0},
-			wantLog:    "execution input too large",
+			wantLog:    "too large for the workflow",
 		},
 		{
 			name: "no messageId is reported with an empty identifier (Lambda then fails the whole batch)",

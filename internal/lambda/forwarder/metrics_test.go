@@ -81,7 +81,7 @@ func TestRecordMetrics(t *testing.T) {
 		},
 		{
 			name: "too large",
-			rec:  record("1", "g1", progress, 1, strings.Repeat("x", config.StartSyncInputMax)),
+			rec:  record("1", "g1", progress, 1, strings.Repeat("x", config.StatePayloadMax)),
 			want: parkedPoints(progress, webhook.ReasonTooLarge),
 		},
 	}

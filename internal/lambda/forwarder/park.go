@@ -2,7 +2,6 @@ package forwarder
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strconv"
 	"time"
@@ -44,7 +43,7 @@ func (f *Forwarder) park(ctx context.Context, rec events.SQSMessage, failure web
 	failure.ReceiveCount = receiveCount
 	failure.FirstAttemptAt = sentTime(rec.Attributes[attrFirstReceive])
 	failure.FailedAt = f.now().UTC().Format(time.RFC3339Nano)
-	failureJSON, err := json.Marshal(failure)
+	failureJSON, err := webhook.EncodeFailure(failure)
 	if err != nil {
 		f.log.LogAttrs(ctx, slog.LevelError, "cannot encode the failure attribute", recordAttrs(rec, slog.String("error", err.Error()))...)
 		return false
@@ -57,7 +56,7 @@ func (f *Forwarder) park(ctx context.Context, rec events.SQSMessage, failure web
 		}
 		attrs[name] = attributeValue(a)
 	}
-	attrs[webhook.AttrFailure] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(string(failureJSON))}
+	attrs[webhook.AttrFailure] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(failureJSON)}
 	if _, movedBack := rec.MessageAttributes[webhook.AttrFailure]; movedBack {
 		// It still carries its last failure record, so it came back from the
 		// DLQ as it was, through an SQS message move task (redrive

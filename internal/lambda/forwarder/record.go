@@ -40,6 +40,8 @@ type parsed struct {
 	// webhookIDFallback is set when the record had no webhook id attribute and
 	// the message id stands in for it.
 	webhookIDFallback bool
+	// bodyBytes is the raw body's length.
+	bodyBytes int
 }
 
 // stringAttribute is a message attribute's string value; ok is false when the
@@ -130,6 +132,7 @@ func parseRecord(cfg *config.Config, rec events.SQSMessage) (parsed, error) {
 		Headers:         headers,
 	}
 	p.envelope.EncodeBody(raw)
+	p.bodyBytes = len(raw)
 	return p, nil
 }
 

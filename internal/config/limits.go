@@ -1,0 +1,23 @@
+package config
+
+// AWS's size limits the pipeline is built against. The body limit itself is
+// derived from the generated workflow (asl.RouteLimits), not fixed here.
+const (
+	// StatePayloadMax is Step Functions' limit on an execution's input, a
+	// state's input and output and a task's parameters and result: 262,144
+	// bytes of UTF-8 JSON
+	// (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+	StatePayloadMax = 256 * 1024
+	// SQSMaxMessageBytes is the largest message (body plus attributes) SQS
+	// takes since August 2025, 1 MiB
+	// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+	SQSMaxMessageBytes = 1024 * 1024
+	// SQSQueueMaxMessageBytes is the largest MaximumMessageSize the AWS
+	// provider the module pins (5.100) lets a queue have, and its default:
+	// 262,144 bytes. It, not SQS's 1 MiB, caps the queues.
+	SQSQueueMaxMessageBytes = 256 * 1024
+	// APIGatewayMaxPayload is an HTTP API's request payload limit, 10 MB
+	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html);
+	// the queue's message size binds long before it.
+	APIGatewayMaxPayload = 10 * 1000 * 1000
+)

@@ -2,6 +2,11 @@
 # failed receives SQS moves a message to the FIFO dead-letter queue, where
 # cmd/redrive finds it. Both are encrypted at rest with SQS-managed keys (which
 # API Gateway and Lambda can use without a KMS grant).
+#
+# Message sizes (config.QueueMaxMessageBytes): the DLQ takes the largest the
+# provider allows (256 KiB); the queue that less the failure record the
+# forwarder adds when it parks, so every message the queue accepted fits the
+# DLQ. SQS refuses a larger request at ingress, before anything is queued.
 
 locals {
   queue = local.webhookq.queue
@@ -16,6 +21,7 @@ resource "aws_sqs_queue" "dlq" {
   content_based_deduplication = true
   deduplication_scope         = local.fifo_deduplication_scope
   fifo_throughput_limit       = local.fifo_throughput_limit
+  max_message_size            = local.queue.dlq_max_message_bytes
   message_retention_seconds   = local.queue.dlq_retention_seconds
   sqs_managed_sse_enabled     = true
 }
@@ -26,6 +32,7 @@ resource "aws_sqs_queue" "main" {
   content_based_deduplication = true
   deduplication_scope         = local.fifo_deduplication_scope
   fifo_throughput_limit       = local.fifo_throughput_limit
+  max_message_size            = local.queue.max_message_bytes
   message_retention_seconds   = local.queue.retention_seconds
   # From the derived budget: at least 6 × the forward Lambda's timeout.
   visibility_timeout_seconds = local.queue.visibility_timeout_seconds

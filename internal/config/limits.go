@@ -1,5 +1,7 @@
 package config
 
+import "github.com/webhookq/webhookq/internal/webhook"
+
 // AWS's size limits the pipeline is built against. The body limit itself is
 // derived from the generated workflow (asl.RouteLimits), not fixed here.
 const (
@@ -20,4 +22,15 @@ const (
 	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html);
 	// the queue's message size binds long before it.
 	APIGatewayMaxPayload = 10 * 1000 * 1000
+)
+
+// The queues' MaximumMessageSize (terraform/queue.tf, the twin's queues).
+// The DLQ takes the largest a queue may have; the queue that much less the
+// failure record the forwarder adds when it parks a message, so the DLQ
+// takes whatever the queue accepted. A larger request is refused by SQS at
+// ingress: API Gateway answers the sender with an error and nothing is
+// queued.
+const (
+	DLQMaxMessageBytes   = SQSQueueMaxMessageBytes
+	QueueMaxMessageBytes = DLQMaxMessageBytes - (len(webhook.AttrFailure) + len("String") + webhook.MaxFailureBytes)
 )

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/generate/asl"
 	"github.com/webhookq/webhookq/internal/generate/bundle"
 	"github.com/webhookq/webhookq/internal/generate/tfgen"
 )
@@ -43,6 +44,8 @@ type RouteSummary struct {
 	Unverified string
 	Attempts   int
 	Budget     config.RouteBudget
+	// Limits are the size limits derived from the route's workflow.
+	Limits asl.RouteLimits
 }
 
 // Summarize derives the summary of cfg. Lambda memory sizes are read back
@@ -66,8 +69,13 @@ func Summarize(cfg *config.Config) (Summary, error) {
 	if s.CreatesAPI {
 		s.API = cfg.Service
 	}
+	limits, err := asl.AllLimits(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
 	for i, r := range cfg.Routes {
 		s.Routes = append(s.Routes, RouteSummary{
+			Limits:      limits[r.Name],
 			Name:        r.Name,
 			IngressPath: cfg.IngressPath(r),
 			Group:       string(r.Group.Source) + ":" + r.Group.Value,
@@ -164,6 +172,8 @@ func (s Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "  StartSyncExecution SDK timeout\t%s\n", s.Budget.SDKTimeout)
 	fmt.Fprintf(tw, "  queue visibility timeout\t%s\n", s.Budget.VisibilityTimeout)
 	tw.Flush()
+
+	s.writeLimits(&b)
 
 	c := s.Cost
 	fmt.Fprintf(&b, "\nEstimated AWS cost per million webhooks: $%.2f (%s)\n", c.TotalUSD, c.Prices.Source)

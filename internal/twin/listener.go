@@ -21,7 +21,10 @@ import (
 // target and the web page (see the package comment).
 func (t *Twin) buildHandler(local *config.Config, states *sfnapi.Server, sqsClient *sqs.Client) (http.Handler, error) {
 	cfg := t.cfg
-	t.ingress = ingress.New(cfg, cfg.QueueName(), t.store, t.log)
+	var err error
+	if t.ingress, err = ingress.New(cfg, cfg.QueueName(), t.store, t.log); err != nil {
+		return nil, err
+	}
 	page, err := console.New(console.Options{
 		Config:  cfg,
 		Local:   local,

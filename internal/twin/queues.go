@@ -19,17 +19,18 @@ func (t *Twin) createQueues(b config.Budget) error {
 	if cfg.Queue.HighThroughput {
 		scope, limit = "messageGroup", "perMessageGroupId"
 	}
-	common := func(retention time.Duration) map[string]string {
+	common := func(retention time.Duration, maxMessage int) map[string]string {
 		return map[string]string{
 			fifo.AttrFifoQueue:                 "true",
 			fifo.AttrContentBasedDeduplication: "true",
 			fifo.AttrDeduplicationScope:        scope,
 			fifo.AttrFifoThroughputLimit:       limit,
 			fifo.AttrMessageRetentionPeriod:    strconv.Itoa(int(retention.Seconds())),
+			fifo.AttrMaximumMessageSize:        strconv.Itoa(maxMessage),
 		}
 	}
-	dlq := common(cfg.Queue.DLQRetention)
-	main := common(cfg.Queue.Retention)
+	dlq := common(cfg.Queue.DLQRetention, config.DLQMaxMessageBytes)
+	main := common(cfg.Queue.Retention, config.QueueMaxMessageBytes)
 	main[fifo.AttrVisibilityTimeout] = strconv.Itoa(int(min(b.VisibilityTimeout, config.SQSMaxVisibility).Seconds()))
 	main[fifo.AttrRedrivePolicy] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, s.ARN(cfg.DLQName()), cfg.Queue.MaxReceiveCount)
 	for _, q := range []struct {

@@ -133,6 +133,14 @@ run "queues" {
   }
   assert {
     condition = (
+      aws_sqs_queue.main.max_message_size == local.webhookq.queue.max_message_bytes &&
+      aws_sqs_queue.dlq.max_message_size == local.webhookq.queue.dlq_max_message_bytes &&
+      aws_sqs_queue.main.max_message_size < aws_sqs_queue.dlq.max_message_size
+    )
+    error_message = "the queue's message size must leave room in the DLQ for the failure record a parked message gains"
+  }
+  assert {
+    condition = (
       local.webhookq.queue.high_throughput ?
       aws_sqs_queue.main.deduplication_scope == "messageGroup" && aws_sqs_queue.main.fifo_throughput_limit == "perMessageGroupId" :
       aws_sqs_queue.main.deduplication_scope == "queue" && aws_sqs_queue.main.fifo_throughput_limit == "perQueue"

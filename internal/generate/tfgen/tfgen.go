@@ -118,10 +118,12 @@ type notify struct {
 type queue struct {
 	AlarmName                string `json:"alarm_name"`
 	BatchSize                int    `json:"batch_size"`
+	DLQMaxMessageBytes       int    `json:"dlq_max_message_bytes"`
 	DLQName                  string `json:"dlq_name"`
 	DLQRetentionSeconds      int    `json:"dlq_retention_seconds"`
 	HighThroughput           bool   `json:"high_throughput"`
 	MaxConcurrency           int    `json:"max_concurrency"`
+	MaxMessageBytes          int    `json:"max_message_bytes"`
 	MaxReceiveCount          int    `json:"max_receive_count"`
 	Name                     string `json:"name"`
 	RetentionSeconds         int    `json:"retention_seconds"`
@@ -224,10 +226,12 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 		Queue: queue{
 			AlarmName:                cfg.Service + "-dlq-not-empty",
 			BatchSize:                cfg.Queue.BatchSize,
+			DLQMaxMessageBytes:       config.DLQMaxMessageBytes,
 			DLQName:                  cfg.DLQName(),
 			DLQRetentionSeconds:      config.WholeSeconds(cfg.Queue.DLQRetention),
 			HighThroughput:           cfg.Queue.HighThroughput,
 			MaxConcurrency:           cfg.Queue.MaxConcurrency,
+			MaxMessageBytes:          config.QueueMaxMessageBytes,
 			MaxReceiveCount:          cfg.Queue.MaxReceiveCount,
 			Name:                     cfg.QueueName(),
 			RetentionSeconds:         config.WholeSeconds(cfg.Queue.Retention),

@@ -135,6 +135,8 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 			check("queue.batch_size", m.Queue.BatchSize, cfg.Queue.BatchSize)
 			check("queue.max_concurrency", m.Queue.MaxConcurrency, cfg.Queue.MaxConcurrency)
 			check("queue.high_throughput", m.Queue.HighThroughput, cfg.Queue.HighThroughput)
+			check("queue.max_message_bytes", m.Queue.MaxMessageBytes, config.QueueMaxMessageBytes)
+			check("queue.dlq_max_message_bytes", m.Queue.DLQMaxMessageBytes, config.DLQMaxMessageBytes)
 
 			check("functions.forward.name", m.Functions.Forward.Name, cfg.FunctionName("forward"))
 			check("functions.deliver.name", m.Functions.Deliver.Name, cfg.FunctionName("deliver"))

@@ -13,7 +13,10 @@
 // As on AWS, a header or body field a mapping names must be present, and a
 // message group or deduplication id taken from one must be what SQS accepts
 // (1 to 128 ASCII letters, digits or punctuation): otherwise nothing is
-// queued and the sender gets 400. One difference is deliberate:
+// queued and the sender gets 400. A body larger than the route's limit
+// (asl.Limits: derived from its workflow, or ingress.max_body_bytes when
+// lower) is answered 413 and not queued; on AWS, where the HTTP API has no
+// such check, the forwarder parks it as too_large. One difference is deliberate:
 // a body SQS cannot hold as text (not UTF-8, or characters SQS forbids) is
 // queued as its base64 with webhook.AttrBodyEncoding = "base64", so binary
 // bodies survive byte for byte.
@@ -39,6 +42,7 @@ import (
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/generate/asl"
 	"github.com/webhookq/webhookq/internal/twin/fifo"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -57,20 +61,27 @@ type Handler struct {
 	log    *slog.Logger
 	now    func() time.Time
 	routes map[string]config.Route // by full ingress path
+	// maxBody is each route's body limit (asl.RouteLimits.MaxBody), by name.
+	maxBody map[string]int
 	// closed makes every request answer 503 once shutdown has begun.
 	closed atomic.Bool
 }
 
 // New serves cfg's routes, sending to the named queue. A nil logger discards.
-func New(cfg *config.Config, queue string, sender Sender, log *slog.Logger) *Handler {
+func New(cfg *config.Config, queue string, sender Sender, log *slog.Logger) (*Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{cfg: cfg, queue: queue, sender: sender, log: log, now: time.Now, routes: map[string]config.Route{}}
+	limits, err := asl.AllLimits(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("ingress: %w", err)
+	}
+	h := &Handler{cfg: cfg, queue: queue, sender: sender, log: log, now: time.Now, routes: map[string]config.Route{}, maxBody: map[string]int{}}
 	for _, r := range cfg.Routes {
 		h.routes[cfg.IngressPath(r)] = r
+		h.maxBody[r.Name] = limits[r.Name].MaxBody
 	}
-	return h
+	return h, nil
 }
 
 // Owns reports whether path is one of the routes or below the base path, so a
@@ -122,12 +133,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(h.cfg.Ingress.MaxBodyBytes)+1))
+	limit := h.maxBody[route.Name]
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		answer(w, http.StatusBadRequest, "Bad Request")
 		return
 	}
-	if len(body) > h.cfg.Ingress.MaxBodyBytes {
+	if len(body) > limit {
+		h.log.Info("ingress: request refused", "route", route.Name, "requestId", requestID, "reason", fmt.Sprintf("body over %d bytes", limit))
 		answer(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/generate/asl"
 	"github.com/webhookq/webhookq/internal/twin/fifo"
 	"github.com/webhookq/webhookq/internal/twin/ingress"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -45,9 +46,14 @@ routes:
 // setup returns an ingress handler over a real store with the queue created.
 func setup(t testing.TB) (*ingress.Handler, *fifo.Store, *config.Config) {
 	t.Helper()
+	return setupWith(t, routesYAML)
+}
+
+func setupWith(t testing.TB, routes string) (*ingress.Handler, *fifo.Store, *config.Config) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "routes.yaml")
-	if err := os.WriteFile(path, []byte(routesYAML), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(routes), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path)
@@ -62,7 +68,11 @@ func setup(t testing.TB) (*ingress.Handler, *fifo.Store, *config.Config) {
 	if err := store.CreateQueue(cfg.QueueName(), map[string]string{fifo.AttrFifoQueue: "true", fifo.AttrContentBasedDeduplication: "true"}); err != nil {
 		t.Fatal(err)
 	}
-	return ingress.New(cfg, cfg.QueueName(), store, nil), store, cfg
+	h, err := ingress.New(cfg, cfg.QueueName(), store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, store, cfg
 }
 
 func TestIngressAnswers(t *testing.T) {
@@ -271,4 +281,30 @@ func FuzzIngress(f *testing.F) {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
 	})
+}
+
+// Without ingress.max_body_bytes the limit is the one derived from the
+// route's workflow: its largest body is queued (base64 when it is not
+// UTF-8), one byte more is answered 413 and not queued.
+func TestBodyLimitDerivedFromTheWorkflow(t *testing.T) {
+	t.Parallel()
+	h, store, cfg := setupWith(t, strings.Replace(routesYAML, "  max_body_bytes: 64\n", "", 1))
+	route, _ := cfg.Route("static")
+	limits, err := asl.Limits(cfg, route)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		size   int
+		status int
+	}{{limits.MaxBody, 200}, {limits.MaxBody + 1, 413}} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", "/hooks/s", strings.NewReader(strings.Repeat("\xff", tc.size))))
+		if w.Code != tc.status {
+			t.Errorf("a body of %d bytes (limit %d): status %d, want %d: %s", tc.size, limits.MaxBody, w.Code, tc.status, w.Body)
+		}
+	}
+	if st, _ := store.Stats(cfg.QueueName()); st.Visible != 1 {
+		t.Errorf("%d messages queued, want the largest body only", st.Visible)
+	}
 }

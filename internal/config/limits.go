@@ -25,12 +25,16 @@ const (
 )
 
 // The queues' MaximumMessageSize (terraform/queue.tf, the twin's queues).
-// The DLQ takes the largest a queue may have; the queue that much less the
-// failure record the forwarder adds when it parks a message, so the DLQ
-// takes whatever the queue accepted. A larger request is refused by SQS at
-// ingress: API Gateway answers the sender with an error and nothing is
-// queued.
+// The DLQ takes the largest a queue may have; the queue that much less what
+// the forwarder adds when it parks a message (its failure record and, for a
+// message moved back from the DLQ, a redrive count), so the DLQ takes
+// whatever the queue accepted. SQS refuses a larger request at ingress: API
+// Gateway answers the sender with an error and nothing is queued.
 const (
 	DLQMaxMessageBytes   = SQSQueueMaxMessageBytes
-	QueueMaxMessageBytes = DLQMaxMessageBytes - (len(webhook.AttrFailure) + len("String") + webhook.MaxFailureBytes)
+	QueueMaxMessageBytes = DLQMaxMessageBytes - parkedAttributesBytes
+	// parkedAttributesBytes: SQS counts an attribute's name, data type and
+	// value; a redrive count is at most ten digits.
+	parkedAttributesBytes = len(webhook.AttrFailure) + len("String") + webhook.MaxFailureBytes +
+		len(webhook.AttrRedriveCount) + len("Number") + 10
 )

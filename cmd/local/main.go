@@ -3,9 +3,18 @@
 // workflows, deliver and notify — on one machine, on embedded durable storage
 // (internal/twin). docs/local.md walks through a demo.
 //
-//	go run ./cmd/local [-config config/routes.yaml] [-addr 127.0.0.1:8080]
+//	go run ./cmd/local [-config config/routes.yaml] [-addr 127.0.0.1:8080 [-public-ingress]]
+//	                   [-control-addr 127.0.0.1:8081 [-control-remote]]
 //	                   [-data .webhookq/twin.db] [-demo-target[=true|false]]
 //	                   [-target-override URL] [-fast-retries]
+//
+// Webhooks arrive on -addr, which serves the routes and nothing else; the
+// AWS APIs, the web page and the demo target are on -control-addr, which has
+// no authentication and so stays on loopback unless -control-remote. With
+// -addr on a non-loopback address, or -public-ingress behind a tunnel, a
+// route that verifies signatures must have its secret set, or the twin
+// refuses to start (docs/local.md, "Receiving real webhooks through a
+// tunnel").
 //
 // Without -demo-target or -target-override, the demo target is started when
 // every route's target is a reserved example host (example.com, .test, …),
@@ -66,7 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "config/routes.yaml", "routes.yaml")
 	workflows := fs.String("workflows", "workflows", "the generated workflows folder (go run ./cmd/generate writes it)")
 	data := fs.String("data", ".webhookq/twin.db", "the queue store file (the execution history goes beside it)")
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address of ingress, SQS, Step Functions, the demo target and the web page")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address of ingress: the webhook routes, nothing else (the address a SaaS or a tunnel may reach)")
+	publicIngress := fs.Bool("public-ingress", false, "ingress is reachable from elsewhere through a tunnel: refuse to start while a verifying route's secret is unset, as on a non-loopback -addr")
+	controlAddr := fs.String("control-addr", "127.0.0.1:8081", "listen address of the control plane: the SQS, Step Functions and Lambda APIs, the web page, the demo target (loopback unless -control-remote)")
+	controlRemote := fs.Bool("control-remote", false, "allow a non-loopback -control-addr; the control plane has NO authentication")
 	var demo autoBool
 	fs.Var(&demo, "demo-target", "start the demo target and deliver every route to it (default: when all targets are example hosts)")
 	failRate := fs.Float64("demo-fail-rate", 0, "the demo target fails this share of deliveries (0..1)")
@@ -112,6 +124,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		WorkflowsDir:   *workflows,
 		DataPath:       *data,
 		Addr:           *addr,
+		PublicIngress:  *publicIngress,
+		ControlAddr:    *controlAddr,
+		RemoteControl:  *controlRemote,
 		DemoTarget:     useDemo,
 		DemoFailRate:   *failRate,
 		TargetOverride: *override,
@@ -139,20 +154,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func printBanner(w io.Writer, cfg *config.Config, t *twin.Twin, demo, auto bool, data string) {
 	fmt.Fprintf(w, "webhookq local twin for %s, data in %s\n\n", cfg.Service, data)
-	fmt.Fprintf(w, "  web page      %s/\n", t.URL)
+	fmt.Fprintf(w, "ingress (webhooks only) on %s\n", t.IngressURL)
 	for _, r := range cfg.Routes {
-		fmt.Fprintf(w, "  ingress       POST %s%s   (route %s)\n", t.URL, cfg.IngressPath(r), r.Name)
+		fmt.Fprintf(w, "  ingress       POST %s%s   (route %s)\n", t.IngressURL, cfg.IngressPath(r), r.Name)
 	}
-	fmt.Fprintf(w, "  SQS           aws --endpoint-url %s sqs …   queue %s, DLQ %s\n", t.URL, t.QueueURL, t.DLQURL)
-	fmt.Fprintf(w, "  Step Functions %s (StartSyncExecution)\n", t.URL)
-	fmt.Fprintf(w, "  Lambda        event source mapping %s (redrive --pause-esm --esm-uuid %s)\n", t.MappingUUID, t.MappingUUID)
+	fmt.Fprintf(w, "control plane on %s (no authentication: keep it to yourself)\n", t.ControlURL)
+	fmt.Fprintf(w, "  web page      %s/\n", t.ControlURL)
+	fmt.Fprintf(w, "  SQS           aws --endpoint-url %s sqs …   queue %s, DLQ %s\n", t.ControlURL, t.QueueURL, t.DLQURL)
+	fmt.Fprintf(w, "  Step Functions %s (StartSyncExecution)\n", t.ControlURL)
+	fmt.Fprintf(w, "  Lambda        event source mapping %s (redrive --endpoint-url %s --pause-esm --esm-uuid %s)\n", t.MappingUUID, t.ControlURL, t.MappingUUID)
 	if demo {
 		why := ""
 		if auto {
 			why = " (on because the config's targets are example hosts; -demo-target=false turns it off)"
 		}
 		fmt.Fprintf(w, "  demo target   %s%s/   status: GET %s%s/status, fail: POST …/fail?count=N, recover: POST …/recover%s\n",
-			t.URL, twin.DemoTargetPath, t.URL, twin.DemoTargetPath, why)
+			t.ControlURL, twin.DemoTargetPath, t.ControlURL, twin.DemoTargetPath, why)
 	}
 	for _, warn := range t.Warnings {
 		fmt.Fprintf(w, "  note: %s\n", warn)

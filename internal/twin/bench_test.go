@@ -103,7 +103,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		for i := range b.N {
 			want := target.n.Load() + 1
 			t0 := time.Now()
-			if _, status, err := post(client, tw.URL+"/hooks/events", map[string]string{"X-Group": fmt.Sprintf("g%d", i)}, []byte(`{"n":1}`)); err != nil || status != http.StatusOK {
+			if _, status, err := post(client, tw.IngressURL+"/hooks/events", map[string]string{"X-Group": fmt.Sprintf("g%d", i)}, []byte(`{"n":1}`)); err != nil || status != http.StatusOK {
 				b.Fatalf("post: %d %v", status, err)
 			}
 			for target.n.Load() < want {
@@ -142,7 +142,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 							return
 						}
 						t0 := time.Now()
-						id, status, err := post(client, tw.URL+"/hooks/events", map[string]string{"X-Group": fmt.Sprintf("g%d", i%int64(groups))}, body)
+						id, status, err := post(client, tw.IngressURL+"/hooks/events", map[string]string{"X-Group": fmt.Sprintf("g%d", i%int64(groups))}, body)
 						if err != nil || status != http.StatusOK {
 							b.Errorf("post: %d %v", status, err)
 							return

@@ -156,9 +156,9 @@ func TestWebPage(t *testing.T) {
 	cfg, workflows := writeProject(t, fmt.Sprintf(pipelineConfig, "https://app.example.com", 1))
 	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, DemoTarget: true, TimeScale: 50})
 	client := &http.Client{Timeout: 10 * time.Second}
-	demo := tw.URL + twin.DemoTargetPath
+	demo := tw.ControlURL + twin.DemoTargetPath
 
-	okID, status, err := post(client, tw.URL+"/hooks/orders", map[string]string{"X-Group": "g-ok", "X-Event-Type": "created"}, []byte(`{"ok":true}`))
+	okID, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-ok", "X-Event-Type": "created"}, []byte(`{"ok":true}`))
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("post: %d %v", status, err)
 	}
@@ -167,7 +167,7 @@ func TestWebPage(t *testing.T) {
 	resp, err := client.Post(demo+"/fail", "", nil)
 	must(t, err)
 	resp.Body.Close()
-	badID, status, err := post(client, tw.URL+"/hooks/orders", map[string]string{"X-Group": "g-bad", "X-Event-Type": "created"}, []byte(`{"ok":false}`))
+	badID, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-bad", "X-Event-Type": "created"}, []byte(`{"ok":false}`))
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("post: %d %v", status, err)
 	}
@@ -177,18 +177,18 @@ func TestWebPage(t *testing.T) {
 	resp.Body.Close()
 
 	wd := startBrowser(t)
-	wd.open(tw.URL + "/")
+	wd.open(tw.ControlURL + "/")
 	if n := len(wd.find(`tr.execution[data-status="SUCCEEDED"]`)); n != 1 {
 		t.Errorf("%d succeeded executions listed, want 1", n)
 	}
 	if n := len(wd.find(`tr.execution[data-status="FAILED"]`)); n != cfg.Queue.MaxReceiveCount {
 		t.Errorf("%d failed executions listed, want one per receive (%d)", n, cfg.Queue.MaxReceiveCount)
 	}
-	wd.open(tw.URL + "/?group=g-ok")
+	wd.open(tw.ControlURL + "/?group=g-ok")
 	if n := len(wd.find(`tr.execution`)); n != 1 {
 		t.Errorf("filter by group g-ok lists %d executions, want 1", n)
 	}
-	wd.open(tw.URL + "/?status=FAILED&route=orders")
+	wd.open(tw.ControlURL + "/?status=FAILED&route=orders")
 	// Newest first: the last receive's execution, which notified.
 	wd.click(`tr.execution[data-status="FAILED"] a`)
 	if got := wd.text("#status"); got != "FAILED" {

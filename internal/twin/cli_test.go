@@ -37,7 +37,7 @@ func TestAWSToolsAgainstTwin(t *testing.T) {
 	env := cliEnv(cfg.Region)
 	aws := func(args ...string) []byte {
 		t.Helper()
-		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", tw.URL, "--output", "json"}, args...)...)
+		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", tw.ControlURL, "--output", "json"}, args...)...)
 		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -102,7 +102,7 @@ func TestAWSToolsAgainstTwin(t *testing.T) {
 	aws("lambda", "update-event-source-mapping", "--uuid", tw.MappingUUID, "--enabled")
 
 	// cmd/redrive, pausing the mapping while it moves the message back.
-	redrive := exec.Command("go", "run", "./cmd/redrive", "redrive", "--all", "--endpoint-url", tw.URL, "--config", cfg.Path,
+	redrive := exec.Command("go", "run", "./cmd/redrive", "redrive", "--all", "--endpoint-url", tw.ControlURL, "--config", cfg.Path,
 		"--pause-esm", "--esm-uuid", tw.MappingUUID)
 	redrive.Dir = testenv.RepoRoot(t)
 	redrive.Env = env

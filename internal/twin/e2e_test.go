@@ -250,7 +250,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Errorf("warnings with every secret set: %q", tw.Warnings)
 			}
 
-			sentList := sendMix(t, tw.URL, 60, tc.poisonEvery)
+			sentList := sendMix(t, tw.IngressURL, 60, tc.poisonEvery)
 			waitFor(t, 90*time.Second, "every webhook delivered or parked", func() bool {
 				return settled(t, tw, cfg.QueueName(), cfg.DLQName(), rec, sentList)
 			})

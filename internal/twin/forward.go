@@ -20,7 +20,7 @@ import (
 )
 
 // buildForwarder is the forward core as functions/forward builds it, with
-// its SDK clients pointed at the twin's listener and its redelivery delays
+// its SDK clients pointed at the twin's control plane and its redelivery delays
 // divided by scale. The SQS client is returned for the page's redrive too.
 func (t *Twin) buildForwarder(local *config.Config, runner *statemachine.Runner, budget config.Budget, scale float64) (*forwarder.Forwarder, *sqs.Client, error) {
 	cfg := t.cfg
@@ -83,7 +83,7 @@ func (t *Twin) clients(region string, sdkTimeout time.Duration, conns int) (*sfn
 	cfg := aws.Config{
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint: aws.String(t.URL),
+		BaseEndpoint: aws.String(t.ControlURL),
 		HTTPClient:   httpClient,
 	}
 	return forwarder.NewStatesClient(cfg, sdkTimeout, conns), sqs.NewFromConfig(cfg)

@@ -12,7 +12,7 @@ import (
 
 // createQueues creates the DLQ and the queue as terraform/queue.tf does, or
 // updates their attributes when the config changed since the last run, and
-// sets their URLs on the listener.
+// sets their URLs on the control plane.
 func (t *Twin) createQueues(b config.Budget) error {
 	s, cfg := t.store, t.cfg
 	scope, limit := "queue", "perQueue"
@@ -51,7 +51,7 @@ func (t *Twin) createQueues(b config.Budget) error {
 			return fmt.Errorf("queue %s: %w", q.name, err)
 		}
 	}
-	t.QueueURL = t.URL + "/" + Account + "/" + cfg.QueueName()
-	t.DLQURL = t.URL + "/" + Account + "/" + cfg.DLQName()
+	t.QueueURL = t.ControlURL + "/" + Account + "/" + cfg.QueueName()
+	t.DLQURL = t.ControlURL + "/" + Account + "/" + cfg.DLQName()
 	return nil
 }

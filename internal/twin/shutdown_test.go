@@ -50,7 +50,7 @@ func TestShutdownReleasesAndResumes(t *testing.T) {
 	tw, err := twin.Start(twin.Options{Config: cfg, WorkflowsDir: workflows, DataPath: data, Addr: "127.0.0.1:0", ShutdownGrace: 300 * time.Millisecond})
 	must(t, err)
 	client := &http.Client{Timeout: 5 * time.Second}
-	id, status, err := post(client, tw.URL+"/hooks/orders", map[string]string{"X-Group": "g", "X-Event-Type": "e"}, []byte(`{"n":1}`))
+	id, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g", "X-Event-Type": "e"}, []byte(`{"n":1}`))
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("post: %d %v", status, err)
 	}
@@ -59,7 +59,7 @@ func TestShutdownReleasesAndResumes(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- tw.Shutdown(context.Background()) }()
 	waitFor(t, 5*time.Second, "ingress to refuse", func() bool {
-		_, status, err := post(client, tw.URL+"/hooks/orders", map[string]string{"X-Group": "g2", "X-Event-Type": "e"}, []byte(`{"n":2}`))
+		_, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g2", "X-Event-Type": "e"}, []byte(`{"n":2}`))
 		return err != nil || status == http.StatusServiceUnavailable
 	})
 	stopStart := time.Now()

@@ -2,20 +2,32 @@
 // machine, on embedded durable storage, with the same routes, the same
 // generated workflows and the same Lambda cores as on AWS.
 //
-// One listener (default 127.0.0.1:8080) serves everything, told apart the way
-// AWS tells its services apart:
+// Two listeners, as on AWS the webhook URL and the AWS APIs are different
+// things. Ingress (Options.Addr, default 127.0.0.1:8080) serves the routes'
+// POST <base_path>/<route path> (internal/twin/ingress) and nothing else: it
+// is the address a SaaS or a tunnel may reach. The control plane
+// (Options.ControlAddr, loopback only unless Options.RemoteControl) serves
+// the rest, told apart the way AWS tells its services apart:
 //
 //	X-Amz-Target: AmazonSQS.*          the SQS JSON protocol (internal/twin/sqsapi)
 //	X-Amz-Target: AWSStepFunctions.*   StartSyncExecution & co. (internal/twin/sfnapi)
 //	/2015-03-31/event-source-mappings  Lambda's API for the forward mapping (pause)
-//	POST <base_path>/<route path>      ingress (internal/twin/ingress)
 //	/demo-target/…                     the demo target, when on (internal/twin/demotarget)
 //	anything else                      the web page (internal/twin/console)
 //
+// The control plane has no authentication — whoever reaches it can read,
+// delete or forge the queue's messages and run workflows that POST signed
+// requests to the target — so it binds to loopback, answers only loopback
+// host names (a web page cannot reach it by DNS rebinding), and a
+// non-loopback address needs RemoteControl and gets a warning. When ingress
+// is not on loopback (or is declared public, behind a tunnel), a route that
+// verifies signatures must have its secret set, or Start refuses
+// (exposure.go).
+//
 // The pieces talk as they do on AWS: the event source mapping (internal/twin/esm)
 // invokes the forward core through the Lambda JSON path; the forward core
-// calls StartSyncExecution with the real AWS SDK client against this very
-// listener and changes visibility with the real SQS client; the state machine
+// calls StartSyncExecution with the real AWS SDK client against the control
+// plane and changes visibility with the real SQS client; the state machine
 // runner invokes the deliver and notify cores in process, through the Lambda
 // JSON path too, so their errors reach Retry and Catch under the same names.
 //
@@ -35,9 +47,7 @@ package twin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -68,8 +78,20 @@ type Options struct {
 	WorkflowsDir string
 	// DataPath is the queue store file; its directory is created.
 	DataPath string
-	// Addr is the listen address, e.g. 127.0.0.1:8080 (port 0: any free one).
+	// Addr is ingress's listen address, e.g. 127.0.0.1:8080 (port 0: any
+	// free one); it serves the routes and nothing else.
 	Addr string
+	// PublicIngress declares ingress reachable from elsewhere although Addr
+	// is loopback (a tunnel connects from there): a verifying route without
+	// its secret is then refused as on a non-loopback Addr.
+	PublicIngress bool
+	// ControlAddr is the control plane's listen address (the AWS APIs, the
+	// web page, the demo target); empty is 127.0.0.1:0. Start refuses a
+	// non-loopback one unless RemoteControl is set.
+	ControlAddr string
+	// RemoteControl allows a non-loopback ControlAddr, with a warning: the
+	// control plane has no authentication.
+	RemoteControl bool
 	// DemoTarget starts the demo target and points every route at it;
 	// DemoFailRate is its initial failure probability.
 	DemoTarget   bool
@@ -94,9 +116,13 @@ type Options struct {
 
 // Twin is a running local twin.
 type Twin struct {
-	// URL is the listener's base URL, e.g. http://127.0.0.1:8080.
-	URL string
-	// QueueURL and DLQURL are the queues' SQS URLs on the listener.
+	// IngressURL is the ingress listener's base URL, e.g.
+	// http://127.0.0.1:8080; the routes' POST URLs are below it.
+	IngressURL string
+	// ControlURL is the control plane's base URL, e.g. http://127.0.0.1:8081:
+	// the AWS APIs' endpoint (--endpoint-url), the web page, the demo target.
+	ControlURL string
+	// QueueURL and DLQURL are the queues' SQS URLs on the control plane.
 	QueueURL, DLQURL string
 	// MappingUUID names the forward function's event source mapping in the
 	// twin's Lambda API (cmd/redrive --pause-esm --esm-uuid).
@@ -115,7 +141,7 @@ type Twin struct {
 	ingress      *ingress.Handler
 	poller       *esm.Poller
 	mappings     *mappingAPI
-	server       *http.Server
+	servers      []*http.Server
 	served       chan error
 	demo         *demotarget.Target
 	notified     *notifications
@@ -128,9 +154,9 @@ type Twin struct {
 // Start checks the workflows, opens the stores, creates the queues, builds
 // the functions, the state machines and the forwarder, and starts serving
 // and polling. Each step is a method below, in this order.
-func Start(o Options) (t *Twin, err error) {
+func Start(o Options) (_ *Twin, err error) {
 	cfg := o.Config
-	t = &Twin{cfg: cfg, log: o.Log, grace: o.ShutdownGrace, notified: &notifications{keep: 200}}
+	t := &Twin{cfg: cfg, log: o.Log, grace: o.ShutdownGrace, notified: &notifications{keep: 200}}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
@@ -142,19 +168,27 @@ func Start(o Options) (t *Twin, err error) {
 		return nil, err
 	}
 
-	listener, err := net.Listen("tcp", o.Addr)
+	ingressListener, controlListener, err := listen(o.Addr, o.ControlAddr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", o.Addr, err)
+		return nil, err
 	}
-	t.URL = "http://" + listener.Addr().String()
+	t.IngressURL = "http://" + ingressListener.Addr().String()
+	t.ControlURL = "http://" + controlListener.Addr().String()
 	defer func() {
 		if err != nil {
-			listener.Close()
+			ingressListener.Close()
+			controlListener.Close()
 			t.closeStores()
 		}
 	}()
+	if err := t.checkControlExposure(controlListener.Addr(), o.RemoteControl); err != nil {
+		return nil, err
+	}
 
 	local, secrets := t.localRoutes(o)
+	if err := checkIngressExposure(t.cfg, o.Addr, ingressListener.Addr(), o.PublicIngress, secrets); err != nil {
+		return nil, err
+	}
 	if err := t.openStores(o.DataPath); err != nil {
 		return nil, err
 	}
@@ -175,13 +209,16 @@ func Start(o Options) (t *Twin, err error) {
 	if err != nil {
 		return nil, err
 	}
-	handler, err := t.buildHandler(local, states, sqsClient)
+	ingressHandler, controlHandler, err := t.buildHandlers(local, states, sqsClient, o.RemoteControl)
 	if err != nil {
 		return nil, err
 	}
-	t.serve(listener, handler)
+	t.serve(ingressListener, ingressHandler)
+	t.serve(controlListener, controlHandler)
 	if err := t.startMapping(fwd, budget, o.Lease); err != nil {
-		_ = t.server.Close()
+		for _, srv := range t.servers {
+			_ = srv.Close()
+		}
 		return nil, err
 	}
 	for _, w := range t.Warnings {
@@ -211,7 +248,7 @@ func (t *Twin) localRoutes(o Options) (*config.Config, *envSecrets) {
 	targetBase := o.TargetOverride
 	if o.DemoTarget {
 		t.demo = demotarget.New(o.DemoFailRate, t.log)
-		targetBase = t.URL + DemoTargetPath
+		targetBase = t.ControlURL + DemoTargetPath
 	}
 	seen := map[string]bool{}
 	secrets := newEnvSecrets(lookup)
@@ -232,19 +269,25 @@ func (t *Twin) Demo() *demotarget.Target { return t.demo }
 
 // Shutdown stops the twin: ingress refuses new webhooks (503), the event
 // source mapping stops polling and lets running batches finish for the grace
-// period (then cancels them and releases their messages), the listener
-// closes, and the stores are closed. Every acknowledged webhook stays on disk;
+// period (then cancels them and releases their messages), the listeners
+// close, and the stores are closed. Every acknowledged webhook stays on disk;
 // a restart resumes from there.
 func (t *Twin) Shutdown(ctx context.Context) error {
 	t.stopOnce.Do(func() {
 		t.ingress.Close()
 		t.poller.Stop(t.grace)
-		err := t.server.Shutdown(ctx)
-		if err != nil {
-			_ = t.server.Close()
+		var errs []error
+		for _, srv := range t.servers {
+			err := srv.Shutdown(ctx)
+			if err != nil {
+				_ = srv.Close()
+			}
+			errs = append(errs, err)
 		}
-		<-t.served
-		t.stopErr = errors.Join(err, t.closeStores())
+		for range t.servers {
+			<-t.served
+		}
+		t.stopErr = errors.Join(append(errs, t.closeStores())...)
 	})
 	return t.stopErr
 }

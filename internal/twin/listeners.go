@@ -1,0 +1,109 @@
+package twin
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/redrive"
+	"github.com/webhookq/webhookq/internal/twin/console"
+	"github.com/webhookq/webhookq/internal/twin/ingress"
+	"github.com/webhookq/webhookq/internal/twin/sfnapi"
+	"github.com/webhookq/webhookq/internal/twin/sqsapi"
+)
+
+// defaultControlAddr is the control plane's address when Options has none:
+// any free loopback port.
+const defaultControlAddr = "127.0.0.1:0"
+
+// listen opens the ingress and the control plane listeners.
+func listen(ingressAddr, controlAddr string) (ingressListener, controlListener net.Listener, err error) {
+	if controlAddr == "" {
+		controlAddr = defaultControlAddr
+	}
+	ingressListener, err = net.Listen("tcp", ingressAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ingress: listen on %s: %w", ingressAddr, err)
+	}
+	controlListener, err = net.Listen("tcp", controlAddr)
+	if err != nil {
+		ingressListener.Close()
+		return nil, nil, fmt.Errorf("control plane: listen on %s: %w", controlAddr, err)
+	}
+	return ingressListener, controlListener, nil
+}
+
+// buildHandlers are what the listeners serve: ingress serves the routes and
+// answers 404 to anything else; the control plane serves the AWS APIs, told
+// apart by X-Amz-Target or path as AWS tells its services apart, the demo
+// target and the web page (see the package comment). Unless remoteControl,
+// the control plane answers only loopback host names (loopbackHostsOnly).
+func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsClient *sqs.Client, remoteControl bool) (ingressHandler, controlHandler http.Handler, err error) {
+	cfg := t.cfg
+	if t.ingress, err = ingress.New(cfg, cfg.QueueName(), t.store, t.log); err != nil {
+		return nil, nil, err
+	}
+	page, err := console.New(console.Options{
+		Config:  cfg,
+		Local:   local,
+		Store:   t.store,
+		History: t.asyncHistory,
+		Redrive: &redrive.Tool{SQS: sqsClient, SourceURL: t.QueueURL, DLQURL: t.DLQURL, Hold: 30 * time.Second, EmptyReceives: 2,
+			MaxRedrives: redrive.DefaultMaxRedrives},
+		Notified: t.Notifications,
+		Demo:     t.demo,
+		DemoPath: DemoTargetPath,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	t.MappingUUID = mappingUUID(t.store.ARN(cfg.QueueName()))
+	t.mappings = &mappingAPI{
+		uuid: t.MappingUUID, queueARN: t.store.ARN(cfg.QueueName()),
+		functionARN: functionARN(cfg.Region, Account, cfg.FunctionName("forward")),
+		batchSize:   cfg.Queue.BatchSize, concurrency: cfg.Queue.MaxConcurrency,
+		modified: time.Now(),
+	}
+	sqsServer := sqsapi.New(t.store, Account)
+	ingressHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !t.ingress.Owns(r.URL.Path) {
+			http.NotFound(w, r)
+			return
+		}
+		t.ingress.ServeHTTP(w, r)
+	})
+	controlHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := r.Header.Get("X-Amz-Target")
+		switch {
+		case strings.HasPrefix(target, "AmazonSQS."):
+			sqsServer.ServeHTTP(w, r)
+		case strings.HasPrefix(target, "AWSStepFunctions."):
+			states.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, lambdaPrefix):
+			t.mappings.ServeHTTP(w, r)
+		case t.demo != nil && (r.URL.Path == DemoTargetPath || strings.HasPrefix(r.URL.Path, DemoTargetPath+"/")):
+			http.StripPrefix(DemoTargetPath, t.demo).ServeHTTP(w, r)
+		default:
+			page.ServeHTTP(w, r)
+		}
+	})
+	if !remoteControl {
+		controlHandler = loopbackHostsOnly(controlHandler)
+	}
+	return ingressHandler, controlHandler, nil
+}
+
+// serve starts serving handler on listener; Shutdown stops it.
+func (t *Twin) serve(listener net.Listener, handler http.Handler) {
+	if t.served == nil {
+		t.served = make(chan error, 2)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	t.servers = append(t.servers, srv)
+	go func() { t.served <- srv.Serve(listener) }()
+}

@@ -134,7 +134,7 @@ func TestCrashRecovery(t *testing.T) {
 	cfg, workflows := writeProject(t, fmt.Sprintf(crashConfig, target.URL))
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	args := []string{"-config", cfg.Path, "-workflows", workflows, "-data", filepath.Join(t.TempDir(), "twin.db"),
-		"-addr", addr, "-demo-target=false", "-fast-retries", "-shutdown-grace", "3s", "-log-level", "warn"}
+		"-addr", addr, "-control-addr", "127.0.0.1:0", "-demo-target=false", "-fast-retries", "-shutdown-grace", "3s", "-log-level", "warn"}
 
 	ctx, stop := context.WithCancel(context.Background())
 	sender := &crashSender{url: "http://" + addr + "/hooks/events", groups: 6}

@@ -3,7 +3,7 @@
 // generated workflows and the same Lambda cores as on AWS.
 //
 // Two listeners, as on AWS the webhook URL and the AWS APIs are different
-// things. Ingress (Options.Addr, default 127.0.0.1:8080) serves the routes'
+// things. Ingress (Options.Addr; 127.0.0.1:8080 in cmd/local) serves the routes'
 // POST <base_path>/<route path> (internal/twin/ingress) and nothing else: it
 // is the address a SaaS or a tunnel may reach. The control plane
 // (Options.ControlAddr, loopback only unless Options.RemoteControl) serves

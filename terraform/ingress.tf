@@ -3,9 +3,15 @@
 #
 # The API is either the existing one routes.yaml names (ingress.http_api_name,
 # looked up here and required to be unique) or one created here with a
-# $default stage that auto-deploys. On an existing API the routes are added to
-# it, and its stage must auto-deploy (or be redeployed after apply) for them to
-# go live.
+# $default stage that auto-deploys and writes an access log.
+#
+# On an existing API the routes are added to it and its stage
+# (var.existing_api_stage) is left alone: API changes take effect only when a
+# stage is deployed, and a stage auto-deploys only when its owner says so
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-stages.html).
+# Terraform cannot read a stage's AutoDeploy, so the operator states it
+# (var.existing_api_stage_auto_deploy) and plan refuses to guess; the stage
+# must exist (plan exports it); cmd/check verifies both after apply.
 
 resource "aws_apigatewayv2_api" "created" {
   count = local.webhookq.ingress.create_api ? 1 : 0
@@ -26,15 +32,7 @@ resource "aws_apigatewayv2_stage" "created" {
   # shows here with API Gateway's reason, and nowhere else.
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.ingress[0].arn
-    format = jsonencode({
-      requestId         = "$context.requestId"
-      requestTime       = "$context.requestTime"
-      routeKey          = "$context.routeKey"
-      status            = "$context.status"
-      error             = "$context.error.message"
-      integrationError  = "$context.integrationErrorMessage"
-      integrationStatus = "$context.integrationStatus"
-    })
+    format          = local.access_log_format
   }
 }
 
@@ -63,13 +61,56 @@ data "aws_apigatewayv2_api" "existing" {
   count = local.webhookq.ingress.create_api ? 0 : 1
 
   api_id = one(data.aws_apigatewayv2_apis.existing[0].ids)
+
+  lifecycle {
+    precondition {
+      condition     = var.existing_api_stage_auto_deploy != null
+      error_message = <<-EOT
+        ingress.http_api_name adds the routes to the existing HTTP API "${local.webhookq.ingress.api_name}" (${one(data.aws_apigatewayv2_apis.existing[0].ids)}), whose stage "${var.existing_api_stage}" serves them only once it is deployed. Say whether it deploys by itself, or the routes may answer 404 after a successful apply. Find out with:
+          aws apigatewayv2 get-stage --region ${local.region} --api-id ${one(data.aws_apigatewayv2_apis.existing[0].ids)} --stage-name '${var.existing_api_stage}' --query AutoDeploy
+        then set existing_api_stage_auto_deploy = true (or false) in terraform/terraform.tfvars. With false, apply outputs ingress_deploy_command, to run after every apply that changes routes; or turn automatic deployment on:
+          aws apigatewayv2 update-stage --region ${local.region} --api-id ${one(data.aws_apigatewayv2_apis.existing[0].ids)} --stage-name '${var.existing_api_stage}' --auto-deploy
+      EOT
+    }
+  }
+}
+
+# Plan fails here when var.existing_api_stage does not exist on the API
+# (API Gateway answers NotFoundException): set existing_api_stage to one of
+# the API's stages (aws apigatewayv2 get-stages --api-id <id>), "$default"
+# for the one served at the API's root. The export itself is not used.
+data "aws_apigatewayv2_export" "existing_stage" {
+  count = local.webhookq.ingress.create_api ? 0 : 1
+
+  api_id             = data.aws_apigatewayv2_api.existing[0].id
+  stage_name         = var.existing_api_stage
+  specification      = "OAS30"
+  output_type        = "JSON"
+  include_extensions = false
 }
 
 locals {
   api_id       = local.webhookq.ingress.create_api ? aws_apigatewayv2_api.created[0].id : data.aws_apigatewayv2_api.existing[0].id
   api_endpoint = local.webhookq.ingress.create_api ? aws_apigatewayv2_api.created[0].api_endpoint : data.aws_apigatewayv2_api.existing[0].api_endpoint
+  # The stage serving the routes: the created API's $default, or the
+  # existing one (whose existence the export above proves).
+  stage_name = local.webhookq.ingress.create_api ? aws_apigatewayv2_stage.created[0].name : data.aws_apigatewayv2_export.existing_stage[0].stage_name
   # The $default stage is served at the API's root; any other stage under its name.
-  stage_path = (local.webhookq.ingress.create_api || var.existing_api_stage == "$default") ? "" : "/${var.existing_api_stage}"
+  stage_path = local.stage_name == "$default" ? "" : "/${local.stage_name}"
+
+  # One access log line per request, with API Gateway's reason for a request
+  # it refused before SQS. The created stage writes it; an existing stage's
+  # owner turns it on with output.ingress_access_log_command.
+  access_log_format = jsonencode({
+    requestId         = "$context.requestId"
+    requestTime       = "$context.requestTime"
+    routeKey          = "$context.routeKey"
+    status            = "$context.status"
+    error             = "$context.error.message"
+    integrationError  = "$context.integrationErrorMessage"
+    integrationStatus = "$context.integrationStatus"
+  })
+  existing_access_log_group = "/aws/apigateway/${local.webhookq.ingress.api_name}/${trimprefix(var.existing_api_stage, "$")}"
 
   attrs = local.webhookq.attributes
 

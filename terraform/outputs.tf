@@ -8,6 +8,31 @@ output "api_id" {
   value       = local.api_id
 }
 
+output "ingress_stage" {
+  description = "The stage of the API that serves the routes (cmd/check reads it)."
+  value       = local.stage_name
+}
+
+output "ingress_deploy_command" {
+  description = "On an existing stage that does not auto-deploy (existing_api_stage_auto_deploy = false): the command that makes the routes live; run it after every apply that changes routes. null otherwise."
+  value = (local.webhookq.ingress.create_api || var.existing_api_stage_auto_deploy != false) ? null : format(
+    "aws apigatewayv2 create-deployment --region %s --api-id %s --stage-name '%s' --description 'webhookq routes of %s'",
+    local.region, local.api_id, local.stage_name, local.service,
+  )
+}
+
+output "ingress_access_log_command" {
+  description = "On an existing API: the commands that give its stage the access log the created API has (the only place a request API Gateway refused shows up). cmd/check says whether it is on. null when webhookq created the API."
+  value = local.webhookq.ingress.create_api ? null : format(
+    "aws logs create-log-group --region %s --log-group-name '%s' && aws apigatewayv2 update-stage --region %s --api-id %s --stage-name '%s' --access-log-settings '%s'",
+    local.region, local.existing_access_log_group, local.region, local.api_id, local.stage_name,
+    jsonencode({
+      DestinationArn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.existing_access_log_group}"
+      Format         = local.access_log_format
+    }),
+  )
+}
+
 output "queue_url" {
   description = "The FIFO queue's URL."
   value       = aws_sqs_queue.main.url

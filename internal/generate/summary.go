@@ -132,7 +132,16 @@ func (s Summary) WriteText(w io.Writer) error {
 	if s.CreatesAPI {
 		api = "new HTTP API " + strconv.Quote(s.API)
 	}
-	fmt.Fprintf(&b, "%s in %s, %s\n\n", s.Service, s.Region, api)
+	fmt.Fprintf(&b, "%s in %s, %s\n", s.Service, s.Region, api)
+	if !s.CreatesAPI {
+		// The stage is the API owner's: webhookq cannot see how it deploys
+		// or whether it logs (docs/deploy.md#an-existing-api).
+		fmt.Fprint(&b, "  The routes go live only when its stage deploys: set existing_api_stage and\n"+
+			"  existing_api_stage_auto_deploy in terraform/terraform.tfvars (plan asks).\n"+
+			"  Requests API Gateway refuses show only in the stage's access log; to turn it on, after apply run\n"+
+			"  the command printed by: terraform -chdir=terraform output -raw ingress_access_log_command\n")
+	}
+	fmt.Fprintln(&b)
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROUTE\tINGRESS\tGROUP\tTARGET")

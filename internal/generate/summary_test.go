@@ -109,6 +109,8 @@ func TestSummarizeExample(t *testing.T) {
 	b := config.ComputeBudget(cfg)
 	for _, want := range []string{
 		"sales-approvals in ap-northeast-1, existing HTTP API \"sales-support-api\"",
+		"terraform -chdir=terraform output -raw ingress_access_log_command",
+		"existing_api_stage_auto_deploy in terraform/terraform.tfvars",
 		"approval-completed  POST /hooks/approval-completed  body:account.id",
 		"Ingress protection\nROUTE               VERIFY\napproval-progress   hmac X-Workflow-Signature\napproval-completed  hmac X-Workflow-Signature\n",
 		"forward Lambda timeout          " + b.ForwardTimeout.String(),

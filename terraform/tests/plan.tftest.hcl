@@ -11,6 +11,13 @@ mock_provider "aws" {
   override_during = plan
 }
 
+variables {
+  # The example adds its routes to an existing API: its stage auto-deploys
+  # here (existing_api.tftest.hcl covers the other answers). Ignored when the
+  # configuration creates its API.
+  existing_api_stage_auto_deploy = true
+}
+
 # The two queues, the three functions and their log groups get distinct ARNs,
 # so the assertions can tell which one a policy names. (The state machines are
 # one per route of whatever config is generated, so they share the mock's ARN:
@@ -388,6 +395,18 @@ run "ingress" {
       output.ingress_urls[key] == "${local.webhookq.ingress.create_api ? "https://f6g7h8i9j0.execute-api.us-east-1.amazonaws.com" : "https://a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com"}${route.path}"
     ])
     error_message = "ingress URLs are the API endpoint plus the route path"
+  }
+  assert {
+    condition     = output.ingress_stage == "$default" && output.ingress_deploy_command == null
+    error_message = "the routes are served by the $default stage, which deploys by itself"
+  }
+  assert {
+    condition = (
+      local.webhookq.ingress.create_api ?
+      output.ingress_access_log_command == null :
+      strcontains(output.ingress_access_log_command, "aws apigatewayv2 update-stage") && strcontains(output.ingress_access_log_command, "$context.integrationErrorMessage")
+    )
+    error_message = "an existing API gets the command that turns on its stage's access log (a created one has it already)"
   }
   assert {
     condition = (

@@ -27,6 +27,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
@@ -52,6 +53,9 @@ type applied struct {
 	StateMachineARNs map[string]string `json:"state_machine_arns"`
 	MappingUUID      string            `json:"forward_event_source_mapping_uuid"`
 	IngressURLs      map[string]string `json:"ingress_urls"`
+	IngressStage     string            `json:"ingress_stage"`
+	DeployCommand    *string           `json:"ingress_deploy_command"`
+	AccessLogCommand *string           `json:"ingress_access_log_command"`
 }
 
 // clients are the AWS SDK v2 clients on moto.
@@ -97,6 +101,12 @@ func TestApplyOnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its $default stage deploys by itself, and the operator says so, as
+	// docs/deploy.md has them do (plan refuses to guess).
+	if _, err := c.apigw.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: api.ApiId, StageName: aws.String("$default"), AutoDeploy: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	writeTFVars(t, s, "existing_api_stage_auto_deploy = true\n")
 	putSecrets(t, c, s.Config, slack.URL+"/services/T000/B000/applytest")
 
 	writeProviderOverride(t, s, moto.Endpoint)
@@ -109,6 +119,11 @@ func TestApplyOnMoto(t *testing.T) {
 	if out.APIID != aws.ToString(api.ApiId) {
 		t.Errorf("module used API %q; the existing API %q has the configured name", out.APIID, aws.ToString(api.ApiId))
 	}
+	if out.IngressStage != "$default" || out.DeployCommand != nil || out.AccessLogCommand == nil {
+		t.Errorf("ingress stage %q, deploy command %v, access log command %v; want $default, none (it auto-deploys), the command for the existing stage",
+			out.IngressStage, out.DeployCommand, out.AccessLogCommand)
+	}
+	tf.planFails(t, "a stage the API does not have", "NotFoundException", tfexec.Var("existing_api_stage=no-such-stage"))
 
 	fns := checkFunctions(t, c, s, out)
 	checkQueues(t, c, s, out)

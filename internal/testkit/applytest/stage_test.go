@@ -219,3 +219,12 @@ func writeProviderOverride(t *testing.T, s *staged, endpoint string) {
 		t.Fatal(err)
 	}
 }
+
+// writeTFVars writes terraform/terraform.tfvars in the staged module: the
+// choices an operator makes at apply time.
+func writeTFVars(t *testing.T, s *staged, vars string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(s.Dir, "terraform", "terraform.tfvars"), []byte(vars), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -99,6 +99,20 @@ func (r *terraformRun) planIsEmpty(t *testing.T) {
 	}
 }
 
+// planFails runs terraform plan with opts and wants it to fail with an
+// error that mentions want (what must stop the plan, described by why).
+func (r *terraformRun) planFails(t *testing.T, why, want string, opts ...tfexec.PlanOption) {
+	t.Helper()
+	_, err := r.tf.Plan(context.Background(), opts...)
+	if err == nil {
+		t.Errorf("terraform plan with %s succeeded; want it refused", why)
+		return
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("terraform plan with %s failed without %q:\n%v", why, want, err)
+	}
+}
+
 func (r *terraformRun) destroy(t *testing.T) {
 	t.Helper()
 	var out bytes.Buffer

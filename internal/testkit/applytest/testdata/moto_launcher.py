@@ -33,6 +33,11 @@ the ones the test exercises:
    aws-lambda-rie instance running the real bootstrap) and its answer returned;
    an answer carrying errorType is a function error ("Unhandled"), as Lambda
    reports a Go handler's error.
+7. ExportApi (API Gateway v2) is not implemented, and the module's
+   aws_apigatewayv2_export data source calls it to prove the existing API's
+   stage exists. Added: NotFoundException for an unknown API or stage, like
+   AWS, else the API's routes as OpenAPI 3.0 (moto keeps no deployments, so
+   a stage exports the API as it is).
 """
 
 import datetime
@@ -42,6 +47,8 @@ import sys
 import urllib.request
 from urllib.parse import unquote
 
+from moto.apigatewayv2 import responses as apigwv2_responses
+from moto.apigatewayv2 import urls as apigwv2_urls
 from moto.awslambda import responses as lambda_responses
 from moto.core.config import default_user_config
 from moto.core.responses import ActionResult
@@ -200,6 +207,28 @@ def invoke(self):
 
 
 lambda_responses.LambdaResponse.invoke = invoke
+
+
+# 7. ExportApi: prove the API and stage exist, export the routes.
+def export_api(self):
+    parts = self.path.split("?")[0].split("/")
+    api_id = unquote(parts[-3])
+    api = self.apigatewayv2_backend.get_api(api_id)  # NotFoundException when unknown
+    stage = self.querystring.get("stageName", [None])[0]
+    if stage:
+        api.get_stage(stage)  # NotFoundException when the stage does not exist
+    paths = {}
+    for route in api.get_routes():
+        method, _, path = route.route_key.partition(" ")
+        paths.setdefault(path, {})[method.lower()] = {"responses": {"default": {"description": ""}}}
+    doc = {"openapi": "3.0.1", "info": {"title": api.name, "version": "1"}, "paths": paths}
+    return 200, {"content-type": "application/octet-stream"}, json.dumps(doc)
+
+
+apigwv2_responses.ApiGatewayV2Response.export_api = export_api
+apigwv2_urls.url_paths["{0}/v2/apis/(?P<api_id>[^/]+)/exports/(?P<specification>[^/]+)$"] = (
+    apigwv2_responses.ApiGatewayV2Response.dispatch
+)
 
 
 if __name__ == "__main__":

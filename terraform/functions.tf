@@ -131,6 +131,11 @@ resource "aws_iam_role" "function" {
       Effect    = "Allow"
       Principal = { Service = "lambda.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused deputy: only Lambda acting for this account may assume the
+      # role. (No aws:SourceArn: Lambda also assumes an execution role outside
+      # the function — the event source mapping's polling, KMS — and does not
+      # document the source ARN it gives there; see terraform/README.md.)
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
     }]
   })
 }

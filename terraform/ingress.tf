@@ -28,12 +28,34 @@ resource "aws_apigatewayv2_stage" "created" {
   name        = "$default"
   auto_deploy = true
 
+  # Throttling (routes.yaml ingress.throttle and each route's overrides): a
+  # token bucket per route; beyond it API Gateway answers 429 and nothing is
+  # queued, so a flood on the public URL costs little and stays within the
+  # account-level quota every API of the account shares
+  # (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
+  default_route_settings {
+    throttling_rate_limit  = local.webhookq.ingress.throttle.rate
+    throttling_burst_limit = local.webhookq.ingress.throttle.burst
+  }
+
+  dynamic "route_settings" {
+    for_each = local.webhookq.routes
+    content {
+      route_key              = "POST ${route_settings.value.path}"
+      throttling_rate_limit  = route_settings.value.throttle.rate
+      throttling_burst_limit = route_settings.value.throttle.burst
+    }
+  }
+
   # A request refused before it reached SQS (a mapped header missing, say)
   # shows here with API Gateway's reason, and nowhere else.
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.ingress[0].arn
     format          = local.access_log_format
   }
+
+  # Route settings name routes, which must exist first.
+  depends_on = [aws_apigatewayv2_route.route]
 }
 
 resource "aws_cloudwatch_log_group" "ingress" {
@@ -163,6 +185,10 @@ resource "aws_iam_role" "ingress" {
       Effect    = "Allow"
       Principal = { Service = "apigateway.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused deputy: only API Gateway acting for this account may assume
+      # the role. (No aws:SourceArn: API Gateway does not document the source
+      # ARN it gives for an integration's credentials; see terraform/README.md.)
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
     }]
   })
 }

@@ -25,8 +25,15 @@ resource "aws_iam_role" "state_machine" {
       Effect    = "Allow"
       Principal = { Service = "states.amazonaws.com" }
       Action    = "sts:AssumeRole"
-      # Only state machines of this account may assume the role.
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+      # Confused deputy: only this route's state machine, in this account,
+      # may assume the role. The ARN is built from the name, not read from the
+      # state machine (which needs the role first). Step Functions documents
+      # both keys for a state machine's role
+      # (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html).
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${each.value.state_machine_name}" }
+      }
     }]
   })
 }

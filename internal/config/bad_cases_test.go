@@ -250,6 +250,17 @@ var badCases = []badCase{
 		"bad.yaml:26:12: routes[4].group: \"X Y\" is not a valid header name (RFC 7230 token); fix the name after header:",
 		"bad.yaml:30:12: routes[5].group: \"orders\" is not a group; write static:NAME, header:NAME or body:path.to.field",
 	}},
+	{"throttle problems", base + "    overrides:\n      ingress:\n        throttle: {rate: 0, burst: 0}\ningress:\n  throttle:\n    rate: 20000\n    burst: 5001\n", []string{
+		"bad.yaml:11:26: routes[0].overrides.ingress.throttle.rate: rate is 0; it must be above 0 requests per second (0 would refuse every webhook)",
+		"bad.yaml:11:36: routes[0].overrides.ingress.throttle.burst: burst is 0; it must be between 1 and 5000 (requests accepted at once above the rate; API Gateway's account-level bucket in us-east-1 holds 5000)",
+		"bad.yaml:14:11: ingress.throttle.rate: rate is 20000; API Gateway's account-level quota in us-east-1 is 10000 requests per second for all APIs of the account, and a route's limit cannot exceed it",
+		"bad.yaml:15:12: ingress.throttle.burst: burst is 5001; it must be between 1 and 5000 (requests accepted at once above the rate; API Gateway's account-level bucket in us-east-1 holds 5000)",
+	}},
+	// Regions with a reduced account quota (2,500 a second, a bucket of 1,250) bound the throttle lower.
+	{"throttle above a reduced regional quota", "service: shop\nregion: af-south-1\ntarget: {base_url: https://app.example.com}\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n    verify: {scheme: none, reason: r}\ningress:\n  throttle: {rate: 2501, burst: 1251}\n", []string{
+		"bad.yaml:10:20: ingress.throttle.rate: rate is 2501; API Gateway's account-level quota in af-south-1 is 2500 requests per second for all APIs of the account, and a route's limit cannot exceed it",
+		"bad.yaml:10:33: ingress.throttle.burst: burst is 1251; it must be between 1 and 1250 (requests accepted at once above the rate; API Gateway's account-level bucket in af-south-1 holds 1250)",
+	}},
 	{"verify problems", base + "  - name: a\n    path: /a\n    group: static:a\n    verify:\n      scheme: gihub\n  - name: b\n    path: /b\n    group: static:b\n    verify:\n      scheme: hmac\n      secret: {env: B_SECRET}\n  - name: c\n    path: /c\n    group: static:c\n    verify:\n      scheme: github\n      header: X-Hub-Signature-256\n      tolerance: 1m\n      secret: {env: C_SECRET}\n      reason: belt and braces\n", []string{
 		"bad.yaml:13:7: routes[1].verify.secret: required; reference the signing secret, e.g. secret: {ssm_parameter: /my-service/signing-secret}",
 		"bad.yaml:13:15: routes[1].verify.scheme: \"gihub\" is not one of github, stripe, slack, hmac, none; did you mean \"github\"?",

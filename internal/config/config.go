@@ -42,6 +42,8 @@ type Ingress struct {
 	// limit. The local twin answers 413 beyond it, the forwarder parks a
 	// larger body as too_large.
 	MaxBodyBytes int
+	// Throttle is every route's throttle unless its overrides say otherwise.
+	Throttle Throttle
 }
 
 // CreatesAPI reports whether webhookq creates the HTTP API itself.
@@ -230,9 +232,10 @@ type Route struct {
 	Verify     *Verify
 	Unverified string
 
-	Timeout time.Duration
-	Retry   Retry
-	Notify  Notify
+	Timeout  time.Duration
+	Retry    Retry
+	Notify   Notify
+	Throttle Throttle
 }
 
 // IngressPath is the full ingress path, base path included.

@@ -11,30 +11,34 @@ var (
 	secretRefKeys = []string{"ssm_parameter", "secrets_manager", "env"}
 	retryKeys     = []string{"max_attempts", "interval", "backoff_rate", "max_delay", "jitter", "on"}
 	functionKeys  = []string{"memory_mb"}
+	throttleKeys  = []string{"rate", "burst"}
 
 	// keysAt is the one table of the keys valid at each place: the decoder
 	// rejects any other key with "did you mean", and the JSON Schema test
 	// checks config/routes.schema.json against it.
 	keysAt = withEach(Functions, "functions.", functionKeys, map[string][]string{
-		"":                          {"service", "region", "ingress", "target", "queue", "retry", "notify", "logging", "functions", "routes"},
-		"ingress":                   {"http_api_name", "base_path", "max_body_bytes"},
-		"target":                    {"base_url", "timeout", "headers", "secret_headers", "signing_secret", "vpc"},
-		"target.vpc":                {"subnet_ids", "security_group_ids"},
-		"target.secret_headers.*":   secretRefKeys,
-		"target.signing_secret":     secretRefKeys,
-		"queue":                     {"max_receive_count", "retention", "dlq_retention", "batch_size", "max_concurrency", "high_throughput", "redelivery_delay", "max_redelivery_delay"},
-		"retry":                     retryKeys,
-		"notify":                    {"when", "sns_topic_arn", "slack_webhook_url"},
-		"notify.slack_webhook_url":  secretRefKeys,
-		"logging":                   {"level", "include_execution_data", "retention_days"},
-		"functions":                 Functions,
-		"routes[]":                  {"name", "path", "group", "target_path", "target_url", "dedup", "headers", "verify", "overrides"},
-		"routes[].verify":           {"scheme", "header", "secret", "tolerance", "reason"},
-		"routes[].verify.secret":    secretRefKeys,
-		"routes[].overrides":        {"target", "retry", "notify"},
-		"routes[].overrides.target": {"timeout"},
-		"routes[].overrides.retry":  retryKeys,
-		"routes[].overrides.notify": {"when"},
+		"":                                    {"service", "region", "ingress", "target", "queue", "retry", "notify", "logging", "functions", "routes"},
+		"ingress":                             {"http_api_name", "base_path", "max_body_bytes", "throttle"},
+		"ingress.throttle":                    throttleKeys,
+		"target":                              {"base_url", "timeout", "headers", "secret_headers", "signing_secret", "vpc"},
+		"target.vpc":                          {"subnet_ids", "security_group_ids"},
+		"target.secret_headers.*":             secretRefKeys,
+		"target.signing_secret":               secretRefKeys,
+		"queue":                               {"max_receive_count", "retention", "dlq_retention", "batch_size", "max_concurrency", "high_throughput", "redelivery_delay", "max_redelivery_delay"},
+		"retry":                               retryKeys,
+		"notify":                              {"when", "sns_topic_arn", "slack_webhook_url"},
+		"notify.slack_webhook_url":            secretRefKeys,
+		"logging":                             {"level", "include_execution_data", "retention_days"},
+		"functions":                           Functions,
+		"routes[]":                            {"name", "path", "group", "target_path", "target_url", "dedup", "headers", "verify", "overrides"},
+		"routes[].verify":                     {"scheme", "header", "secret", "tolerance", "reason"},
+		"routes[].verify.secret":              secretRefKeys,
+		"routes[].overrides":                  {"target", "retry", "notify", "ingress"},
+		"routes[].overrides.ingress":          {"throttle"},
+		"routes[].overrides.ingress.throttle": throttleKeys,
+		"routes[].overrides.target":           {"timeout"},
+		"routes[].overrides.retry":            retryKeys,
+		"routes[].overrides.notify":           {"when"},
 	})
 )
 

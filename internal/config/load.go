@@ -72,8 +72,9 @@ func Parse(path string, data []byte) (*Config, error) {
 
 func defaultConfig(path string) *Config {
 	return &Config{
-		Path:   path,
-		Target: Target{Timeout: DefaultTargetTimeout},
+		Path:    path,
+		Ingress: Ingress{Throttle: Throttle{Rate: DefaultThrottleRate, Burst: DefaultThrottleBurst}},
+		Target:  Target{Timeout: DefaultTargetTimeout},
 		Queue: Queue{
 			MaxReceiveCount:    DefaultMaxReceiveCount,
 			Retention:          DefaultRetention,
@@ -143,7 +144,7 @@ func (d *decoder) document(data []byte) *Config {
 	}
 	f.require("region", "set the AWS region to deploy to, e.g. region: ap-northeast-1")
 
-	d.ingress(f.sub("ingress"), &c.Ingress)
+	d.ingress(f.sub("ingress"), &c.Ingress, c.Region)
 	target := f.sub("target")
 	timeoutOK := d.target(target, &c.Target)
 	d.queue(f.sub("queue"), &c.Queue)
@@ -166,7 +167,7 @@ func (d *decoder) document(data []byte) *Config {
 	return c
 }
 
-func (d *decoder) ingress(f fields, in *Ingress) {
+func (d *decoder) ingress(f fields, in *Ingress, region string) {
 	if n := f.str("http_api_name", &in.HTTPAPIName); n != nil && (in.HTTPAPIName == "" || len(in.HTTPAPIName) > 128) {
 		d.report(n, f.child("http_api_name"), "API Gateway API names are 1 to 128 characters; fix the name, or remove the key to let webhookq create its own API")
 	}
@@ -175,6 +176,7 @@ func (d *decoder) ingress(f fields, in *Ingress) {
 	}
 	f.intRange("max_body_bytes", &in.MaxBodyBytes, 1, StatePayloadMax,
 		fmt.Sprintf("no larger body can reach a workflow, whose input Step Functions limits to %d bytes; leave the key out to accept bodies up to the limit derived from the workflows (cmd/generate prints it)", StatePayloadMax))
+	d.throttle(f.sub("throttle"), &in.Throttle, region)
 }
 
 // target decodes the target section; it reports whether timeout, which the
@@ -408,7 +410,7 @@ func (d *decoder) routes(root fields, c *Config) []routeNodes {
 			continue
 		}
 		f := d.mapping(item, path, "routes[]")
-		r := Route{Timeout: c.Target.Timeout, Retry: c.Retry, Notify: c.Notify, Dedup: Dedup{Source: DedupContent}}
+		r := Route{Timeout: c.Target.Timeout, Retry: c.Retry, Notify: c.Notify, Throttle: c.Ingress.Throttle, Dedup: Dedup{Source: DedupContent}}
 		r.Retry.On = slices.Clone(c.Retry.On)
 		rn := routeNodes{node: item}
 
@@ -468,7 +470,7 @@ func (d *decoder) routes(root fields, c *Config) []routeNodes {
 		} else {
 			d.report(item, f.child("verify"), "%s", missingVerifyMessage(c.Target.Signing != nil))
 		}
-		rn.budgetInputsBad, rn.notifyWhen = d.overrides(f.sub("overrides"), &r)
+		rn.budgetInputsBad, rn.notifyWhen = d.overrides(f.sub("overrides"), &r, c.Region)
 		c.Routes = append(c.Routes, r)
 		out = append(out, rn)
 	}
@@ -476,7 +478,8 @@ func (d *decoder) routes(root fields, c *Config) []routeNodes {
 }
 
 // overrides merges a route's overrides over the top-level values already in r.
-func (d *decoder) overrides(f fields, r *Route) (budgetInputsBad bool, notifyWhen *yaml.Node) {
+func (d *decoder) overrides(f fields, r *Route, region string) (budgetInputsBad bool, notifyWhen *yaml.Node) {
+	d.throttle(f.sub("ingress").sub("throttle"), &r.Throttle, region)
 	timeoutOK := f.sub("target").timeout(&r.Timeout)
 	retryOK := d.retry(f.sub("retry"), &r.Retry)
 	budgetInputsBad = !timeoutOK || !retryOK

@@ -155,6 +155,7 @@ func TestDefaults(t *testing.T) {
 		Path:    path,
 		Service: "shop",
 		Region:  "us-east-1",
+		Ingress: Ingress{Throttle: Throttle{Rate: 100, Burst: 200}},
 		Target:  Target{BaseURL: "https://app.example.com", Timeout: 10 * time.Second},
 		Queue: Queue{MaxReceiveCount: 5, Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour, BatchSize: 10,
 			MaxConcurrency: 10, RedeliveryDelay: 30 * time.Second, MaxRedeliveryDelay: 15 * time.Minute},
@@ -167,7 +168,7 @@ func TestDefaults(t *testing.T) {
 		Name: "orders", Path: "/orders", Group: Group{Source: GroupStatic, Value: "orders"},
 		TargetURL: "https://app.example.com", Dedup: Dedup{Source: DedupContent},
 		Unverified: "the shop's test sender signs nothing",
-		Timeout:    want.Target.Timeout, Retry: want.Retry, Notify: want.Notify,
+		Timeout:    want.Target.Timeout, Retry: want.Retry, Notify: want.Notify, Throttle: want.Ingress.Throttle,
 	}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -234,6 +235,10 @@ func TestOverridesMergeOverTopLevel(t *testing.T) {
 	if c.MemoryMB("deliver") != 512 || c.MemoryMB("forward") != 256 || c.MemoryMB("notify") != 128 {
 		t.Errorf("memory forward/deliver/notify = %d/%d/%d MB; want 256 (default), 512 (set), 128 (empty mapping: default)",
 			c.MemoryMB("forward"), c.MemoryMB("deliver"), c.MemoryMB("notify"))
+	}
+	if c.Ingress.Throttle != (Throttle{Rate: 20, Burst: 40}) || invoices.Throttle != (Throttle{Rate: 2.5, Burst: 40}) || refunds.Throttle != c.Ingress.Throttle {
+		t.Errorf("throttle top/invoices/refunds = %+v %+v %+v; want 20/40, 2.5/40 (rate overridden), the top level",
+			c.Ingress.Throttle, invoices.Throttle, refunds.Throttle)
 	}
 	if invoices.Notify.SNSTopicARN != c.Notify.SNSTopicARN {
 		t.Errorf("the override of notify.when dropped the topic")

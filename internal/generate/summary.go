@@ -25,10 +25,15 @@ type Summary struct {
 	API        string
 	CreatesAPI bool
 	// Signs: deliveries carry webhookq's outbound signature.
-	Signs  bool
-	Routes []RouteSummary
-	Budget config.Budget
-	Cost   Cost
+	Signs bool
+	// HighThroughput: the queue is in FIFO high-throughput mode.
+	HighThroughput bool
+	// ThrottleCommand sets the routes' throttles on an existing API's stage
+	// (ExistingStageThrottleCommand); empty when webhookq creates the API.
+	ThrottleCommand string
+	Routes          []RouteSummary
+	Budget          config.Budget
+	Cost            Cost
 }
 
 // RouteSummary is one route's line of the summary.
@@ -42,6 +47,7 @@ type RouteSummary struct {
 	// or is "none" with Unverified saying why.
 	Verify     string
 	Unverified string
+	Throttle   config.Throttle
 	Attempts   int
 	Budget     config.RouteBudget
 	// Limits are the size limits derived from the route's workflow.
@@ -58,16 +64,20 @@ func Summarize(cfg *config.Config) (Summary, error) {
 	}
 	budget := config.ComputeBudget(cfg)
 	s := Summary{
-		Service:    cfg.Service,
-		Region:     cfg.Region,
-		API:        cfg.Ingress.HTTPAPIName,
-		CreatesAPI: cfg.Ingress.CreatesAPI(),
-		Signs:      cfg.Target.Signing != nil,
-		Budget:     budget,
-		Cost:       EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
+		Service:        cfg.Service,
+		Region:         cfg.Region,
+		API:            cfg.Ingress.HTTPAPIName,
+		CreatesAPI:     cfg.Ingress.CreatesAPI(),
+		Signs:          cfg.Target.Signing != nil,
+		HighThroughput: cfg.Queue.HighThroughput,
+		Budget:         budget,
+		Cost:           EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
 	}
 	if s.CreatesAPI {
 		s.API = cfg.Service
+	}
+	if s.ThrottleCommand, err = ExistingStageThrottleCommand(cfg, DefaultExistingStage); err != nil {
+		return Summary{}, err
 	}
 	limits, err := asl.AllLimits(cfg)
 	if err != nil {
@@ -82,6 +92,7 @@ func Summarize(cfg *config.Config) (Summary, error) {
 			Target:      r.TargetURL,
 			Verify:      verifySummary(r),
 			Unverified:  r.Unverified,
+			Throttle:    r.Throttle,
 			Attempts:    r.Retry.MaxAttempts,
 			Budget:      budget.Routes[i],
 		})
@@ -152,11 +163,12 @@ func (s Summary) WriteText(w io.Writer) error {
 
 	fmt.Fprintf(&b, "\nIngress protection\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROUTE\tVERIFY")
+	fmt.Fprintln(tw, "ROUTE\tVERIFY\tRATE/S\tBURST")
 	for _, r := range s.Routes {
-		fmt.Fprintf(tw, "%s\t%s\n", r.Name, r.Verify)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", r.Name, r.Verify, formatFloat(r.Throttle.Rate), r.Throttle.Burst)
 	}
 	tw.Flush()
+	s.writeThrottleNotes(&b)
 	deliver := "deliver"
 	if s.Signs {
 		deliver = "deliver, and sign,"
@@ -198,6 +210,29 @@ func (s Summary) WriteText(w io.Writer) error {
 		formatBytes(c.Assumptions.BodyBytes), c.Assumptions.DeliveryLatency, c.MemoryMB["forward"], c.MemoryMB["deliver"], s.Region)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeThrottleNotes says where the throttles apply and what the queue takes.
+func (s Summary) writeThrottleNotes(b *strings.Builder) {
+	if s.CreatesAPI {
+		fmt.Fprintf(b, "  API Gateway throttles each route on the new API's $default stage (429 beyond the limit)\n")
+	} else {
+		fmt.Fprintf(b, "  The existing API's stage is not the module's: set the limits on it yourself (for a stage other\n"+
+			"  than %s, change --stage-name; see terraform/README.md, Existing API):\n", DefaultExistingStage)
+		for _, line := range strings.Split(s.ThrottleCommand, "\n") {
+			fmt.Fprintf(b, "    %s\n", line)
+		}
+	}
+	total := totalRate(s.Routes)
+	switch {
+	case s.HighThroughput:
+		fmt.Fprintf(b, "  routes total %s requests/s (the queue is in FIFO high-throughput mode)\n", formatFloat(total))
+	case total > config.FIFOSendQuota:
+		fmt.Fprintf(b, "  routes total %s requests/s, above the %d SendMessage/s a FIFO queue takes without queue.high_throughput:\n"+
+			"  past it SQS refuses webhooks and ingress answers them with an error, not 429; lower the rates or set high_throughput\n", formatFloat(total), config.FIFOSendQuota)
+	default:
+		fmt.Fprintf(b, "  routes total %s requests/s, within the %d SendMessage/s a FIFO queue takes without queue.high_throughput\n", formatFloat(total), config.FIFOSendQuota)
+	}
 }
 
 func formatBytes(n int) string {

@@ -112,7 +112,11 @@ func TestSummarizeExample(t *testing.T) {
 		"terraform -chdir=terraform output -raw ingress_access_log_command",
 		"existing_api_stage_auto_deploy in terraform/terraform.tfvars",
 		"approval-completed  POST /hooks/approval-completed  body:account.id",
-		"Ingress protection\nROUTE               VERIFY\napproval-progress   hmac X-Workflow-Signature\napproval-completed  hmac X-Workflow-Signature\n",
+		"Ingress protection\nROUTE               VERIFY                     RATE/S  BURST\n" +
+			"approval-progress   hmac X-Workflow-Signature  100     200\napproval-completed  hmac X-Workflow-Signature  100     200\n" +
+			"  The existing API's stage is not the module's: set the limits on it yourself",
+		"    aws apigatewayv2 update-stage --region ap-northeast-1 \\\n",
+		"routes total 200 requests/s, within the 300 SendMessage/s a FIFO queue takes without queue.high_throughput",
 		"forward Lambda timeout          " + b.ForwardTimeout.String(),
 		"queue visibility timeout        " + b.VisibilityTimeout.String(),
 		"StartSyncExecution SDK timeout  " + b.SDKTimeout.String(),
@@ -129,7 +133,34 @@ func TestSummarizeExample(t *testing.T) {
 // A route that verifies nothing is named in the summary with its reason.
 func TestSummaryNamesUnverifiedRoutes(t *testing.T) {
 	t.Parallel()
-	s, err := Summarize(loadCase(t, "high-throughput"))
+	text := summaryText(t, "high-throughput")
+	for _, want := range []string{
+		"device-events  none                    100     200\n",
+		"fleet-status   hmac X-Fleet-Signature  100     200\n",
+		"API Gateway throttles each route on the new API's $default stage (429 beyond the limit)",
+		"device-events verifies nothing (device firmware cannot hold a signing secret; readings are checked against the registry): anyone who knows its URL can have webhookq deliver, and sign, what they post",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("summary lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// Routes whose rates add up past what a FIFO queue without high throughput
+// takes are called out: SQS, not the throttle, would refuse the surplus.
+func TestSummaryWarnsWhenRatesExceedTheQueue(t *testing.T) {
+	t.Parallel()
+	text := summaryText(t, "many-routes")
+	want := "routes total 3000 requests/s, above the 300 SendMessage/s a FIFO queue takes without queue.high_throughput"
+	if !strings.Contains(text, want) {
+		t.Errorf("summary lacks %q:\n%s", want, text)
+	}
+}
+
+// summaryText is the printed summary of a golden case.
+func summaryText(t *testing.T, name string) string {
+	t.Helper()
+	s, err := Summarize(loadCase(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,13 +168,5 @@ func TestSummaryNamesUnverifiedRoutes(t *testing.T) {
 	if err := s.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
-		"device-events  none\n",
-		"fleet-status   hmac X-Fleet-Signature\n",
-		"device-events verifies nothing (device firmware cannot hold a signing secret; readings are checked against the registry): anyone who knows its URL can have webhookq deliver, and sign, what they post",
-	} {
-		if !strings.Contains(text.String(), want) {
-			t.Errorf("summary lacks %q:\n%s", want, text.String())
-		}
-	}
+	return text.String()
 }

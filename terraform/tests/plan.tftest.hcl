@@ -469,3 +469,67 @@ run "vpc" {
     error_message = "forward and notify have no EC2 permissions"
   }
 }
+
+# Confused deputy: every service role may be assumed only by its service acting
+# for this account, and a state machine's role only by that state machine.
+run "trust_policies" {
+  command = plan
+  assert {
+    condition = alltrue([
+      for role in concat(values(aws_iam_role.function), values(aws_iam_role.state_machine), [aws_iam_role.ingress]) :
+      alltrue([
+        for s in jsondecode(role.assume_role_policy).Statement :
+        try(s.Condition.StringEquals["aws:SourceAccount"] == "123456789012", false)
+      ])
+    ])
+    error_message = "every service role's trust policy must carry aws:SourceAccount = the account"
+  }
+  assert {
+    condition = alltrue([
+      for key, role in aws_iam_role.state_machine :
+      alltrue([
+        for s in jsondecode(role.assume_role_policy).Statement :
+        try(s.Condition.ArnLike["aws:SourceArn"] == "arn:aws:states:${local.webhookq.region}:123456789012:stateMachine:${aws_sfn_state_machine.route[key].name}", false) &&
+        s.Principal.Service == "states.amazonaws.com"
+      ])
+    ])
+    error_message = "a state machine's role must be assumable only by that state machine (aws:SourceArn)"
+  }
+  assert {
+    condition = (
+      alltrue([for role in aws_iam_role.function : jsondecode(role.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"]) &&
+      jsondecode(aws_iam_role.ingress.assume_role_policy).Statement[0].Principal.Service == "apigateway.amazonaws.com"
+    )
+    error_message = "the function roles trust Lambda, the ingress role API Gateway, and nothing else"
+  }
+}
+
+# A created API throttles every route on its stage: the route's own limits
+# (routes.yaml overrides) and the ingress default for anything else.
+run "ingress_throttling" {
+  command = plan
+  assert {
+    condition = (
+      local.webhookq.ingress.create_api ?
+      aws_apigatewayv2_stage.created[0].default_route_settings[0].throttling_rate_limit == local.webhookq.ingress.throttle.rate &&
+      aws_apigatewayv2_stage.created[0].default_route_settings[0].throttling_burst_limit == local.webhookq.ingress.throttle.burst :
+      length(aws_apigatewayv2_stage.created) == 0
+    )
+    error_message = "a created stage's default route throttle must be routes.yaml's ingress.throttle"
+  }
+  assert {
+    condition = (
+      local.webhookq.ingress.create_api ?
+      length(aws_apigatewayv2_stage.created[0].route_settings) == length(local.webhookq.routes) &&
+      alltrue([
+        for key, route in local.webhookq.routes :
+        anytrue([
+          for s in aws_apigatewayv2_stage.created[0].route_settings :
+          s.route_key == "POST ${route.path}" && s.throttling_rate_limit == route.throttle.rate && s.throttling_burst_limit == route.throttle.burst
+        ])
+      ]) :
+      length(aws_apigatewayv2_stage.created) == 0
+    )
+    error_message = "a created stage must throttle each route at its own rate and burst"
+  }
+}

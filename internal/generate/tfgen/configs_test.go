@@ -23,7 +23,8 @@ func exampleConfig(t testing.TB) *config.Config {
 // example does not: high-throughput mode, an SNS topic, Secrets Manager
 // references by name and by ARN, secret headers, a static group, request-id
 // deduplication, no ingress section (no base path), ERROR logging with
-// execution data, a route with verify scheme none, a target in a VPC.
+// execution data, a route with verify scheme none, a route with its own
+// ingress throttle, a target in a VPC.
 const createdAPIYAML = `service: billing-events
 region: us-east-1
 target:
@@ -81,6 +82,9 @@ routes:
       scheme: stripe
       secret:
         secrets_manager: billing/stripe-signing
+    overrides:
+      ingress:
+        throttle: {rate: 5, burst: 10}
 `
 
 func createdAPIConfig(t testing.TB) *config.Config {

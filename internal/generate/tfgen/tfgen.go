@@ -102,7 +102,17 @@ type ingress struct {
 	BasePath  string `json:"base_path"`
 	CreateAPI bool   `json:"create_api"`
 	RoleName  string `json:"role_name"`
+	// Throttle is the created stage's default route throttle.
+	Throttle throttle `json:"throttle"`
 }
+
+// throttle is API Gateway route throttling (the stage's route settings).
+type throttle struct {
+	Burst int     `json:"burst"`
+	Rate  float64 `json:"rate"`
+}
+
+func newThrottle(t config.Throttle) throttle { return throttle{Burst: t.Burst, Rate: t.Rate} }
 
 type logging struct {
 	IncludeExecutionData bool   `json:"include_execution_data"`
@@ -146,6 +156,8 @@ type route struct {
 	Path             string `json:"path"`
 	RoleName         string `json:"role_name"`
 	StateMachineName string `json:"state_machine_name"`
+	// Throttle is the route's own limit on a created API's stage.
+	Throttle throttle `json:"throttle"`
 	// Workflow is the ASL file, relative to the terraform folder.
 	Workflow string `json:"workflow"`
 }
@@ -213,6 +225,7 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 			BasePath:  cfg.Ingress.BasePath,
 			CreateAPI: cfg.Ingress.CreatesAPI(),
 			RoleName:  roleName(cfg.Service + "-ingress"),
+			Throttle:  newThrottle(cfg.Ingress.Throttle),
 		},
 		Logging: logging{
 			IncludeExecutionData: cfg.Logging.IncludeExecutionData,
@@ -271,6 +284,7 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 			Path:             cfg.IngressPath(r),
 			RoleName:         roleName(cfg.StateMachineName(r) + "-sfn"),
 			StateMachineName: cfg.StateMachineName(r),
+			Throttle:         newThrottle(r.Throttle),
 			Workflow:         wf,
 		}
 		rt.Group.Source, rt.Group.Value = string(r.Group.Source), r.Group.Value

@@ -164,6 +164,7 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 			})
 			check("ingress.create_api", m.Ingress.CreateAPI, cfg.Ingress.CreatesAPI())
 			check("ingress.base_path", m.Ingress.BasePath, cfg.Ingress.BasePath)
+			check("ingress.throttle", m.Ingress.Throttle, throttle{Rate: cfg.Ingress.Throttle.Rate, Burst: cfg.Ingress.Throttle.Burst})
 			if cfg.Ingress.CreatesAPI() {
 				check("ingress.api_name", m.Ingress.APIName, cfg.Service)
 			} else {
@@ -179,6 +180,7 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 				check(r.Name+".group", []string{got.Group.Source, got.Group.Value}, []string{string(r.Group.Source), r.Group.Value})
 				check(r.Name+".dedup", []string{got.Dedup.Source, got.Dedup.Header}, []string{string(r.Dedup.Source), r.Dedup.Header})
 				check(r.Name+".headers", got.Headers, append([]string{}, r.Headers...))
+				check(r.Name+".throttle", got.Throttle, throttle{Rate: r.Throttle.Rate, Burst: r.Throttle.Burst})
 			}
 		})
 	}

@@ -65,3 +65,11 @@ mock_resource "aws_apigatewayv2_integration" {
     id = "abc1234"
   }
 }
+
+# A route setting's logging_level is computed (it is for WebSocket APIs), which
+# would leave the planned set of route settings unknown.
+mock_resource "aws_apigatewayv2_stage" {
+  defaults = {
+    route_settings = { logging_level = "OFF" }
+  }
+}

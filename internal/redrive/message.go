@@ -34,8 +34,10 @@ type Message struct {
 	ReceiveCount   int
 	// Reason is why the forwarder parked it (empty for a message SQS's
 	// redrive policy moved, which carries no failure record).
-	Reason       webhook.Reason
-	Error        string
+	Reason webhook.Reason
+	Error  string
+	// Cause is the recorded cause as a person reads it: the target's status
+	// and answer, not the Lambda error payload around them.
 	Cause        string
 	RedriveCount int
 	Body         string
@@ -88,7 +90,7 @@ func parseMessage(m types.Message) Message {
 		if err := json.Unmarshal([]byte(v), &f); err != nil {
 			msg.Problems = append(msg.Problems, "bad "+webhook.AttrFailure+" attribute")
 		} else {
-			msg.Reason, msg.Error, msg.Cause, msg.ReceiveCount = f.Reason, f.Error, f.Cause, f.ReceiveCount
+			msg.Reason, msg.Error, msg.Cause, msg.ReceiveCount = f.Reason, f.Error, webhook.CauseMessage(f.Cause), f.ReceiveCount
 			if _, known := webhook.ParseReason(string(f.Reason)); f.Reason != "" && !known {
 				msg.Problems = append(msg.Problems, "unknown reason "+strconv.Quote(string(f.Reason)))
 			}

@@ -68,7 +68,8 @@ func (b *bundle) park(t *testing.T, group, id, route, body string) {
 // parkFor parks a message with the given park reason.
 func (b *bundle) parkFor(t *testing.T, reason webhook.Reason, group, id, route, body string) {
 	t.Helper()
-	failure, _ := json.Marshal(webhook.Failure{Reason: reason, Error: webhook.ErrRetryable, Cause: "attempt 5/5: target answered 503",
+	// The cause as the workflow's Fail state passes it on: the Lambda error payload.
+	failure, _ := json.Marshal(webhook.Failure{Reason: reason, Error: webhook.ErrRetryable, Cause: `{"errorMessage":"attempt 5/5: target answered 503","errorType":"Webhook.Retryable"}`,
 		FirstAttemptAt: "2026-11-28T09:00:00Z", FailedAt: "2026-11-28T09:05:00Z", ReceiveCount: 5})
 	_, err := b.client.SendMessage(context.Background(), &sqs.SendMessageInput{
 		QueueUrl: aws.String(b.dlq), MessageBody: aws.String(body), MessageGroupId: aws.String(group),
@@ -167,6 +168,7 @@ func TestAgainstMoto(t *testing.T) {
 		}
 		m := scan.Messages[0]
 		if m.Route != "approval-progress" || m.Group != "req-1" || m.Error != webhook.ErrRetryable || m.ReceiveCount != 5 || m.Reason != webhook.ReasonExhausted ||
+			m.Cause != "attempt 5/5: target answered 503" ||
 			m.FirstFailureAt.Format(time.RFC3339) != "2026-11-28T09:00:00Z" || m.LastFailureAt.Format(time.RFC3339) != "2026-11-28T09:05:00Z" {
 			t.Fatalf("first message parsed as %+v", m)
 		}

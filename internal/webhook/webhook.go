@@ -8,6 +8,7 @@ package webhook
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -292,4 +293,19 @@ func Bound(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// CauseMessage is what a recorded cause says: the errorMessage of a Lambda
+// error payload (the cause Step Functions records for a failed Lambda task,
+// e.g. {"errorMessage":"attempt 1/3: … target answered 400: …","errorType":
+// "Webhook.Permanent"}, which the workflow's Fail state passes on), or the
+// cause as it is when it is not one.
+func CauseMessage(cause string) string {
+	var le struct {
+		ErrorMessage *string `json:"errorMessage"`
+	}
+	if err := json.Unmarshal([]byte(cause), &le); err == nil && le.ErrorMessage != nil {
+		return *le.ErrorMessage
+	}
+	return cause
 }

@@ -96,3 +96,18 @@ func TestParseReceivedAt(t *testing.T) {
 		}
 	}
 }
+
+func TestCauseMessage(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ cause, want string }{
+		{`{"errorMessage":"attempt 1/3: boom","errorType":"Webhook.Permanent"}`, "attempt 1/3: boom"},
+		{"Task timed out after 17.00 seconds", "Task timed out after 17.00 seconds"},
+		{`{"other":"json"}`, `{"other":"json"}`},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := CauseMessage(tt.cause); got != tt.want {
+			t.Errorf("CauseMessage(%q) = %q, want %q", tt.cause, got, tt.want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package notifier
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -44,7 +43,7 @@ func Describe(req webhook.NotifyRequest) Details {
 		Group:          env.Group,
 		WebhookID:      env.WebhookID,
 		Error:          req.Error.Error,
-		Cause:          webhook.Bound(ErrorMessage(req.Error.Cause), causeMax),
+		Cause:          webhook.Bound(webhook.CauseMessage(req.Error.Cause), causeMax),
 		Receives:       env.ReceiveCount,
 		MaxReceives:    env.MaxReceiveCount,
 		HeadedForDLQ:   env.FinalAttempt || req.Error.Error == webhook.ErrPermanent,
@@ -80,19 +79,6 @@ func Compose(d Details) Message {
 		fmt.Fprintf(&b, "\nRedrive it once the target is fixed:\n  %s\n", d.RedriveCommand)
 	}
 	return Message{Subject: snsSubject(subject), Text: b.String()}
-}
-
-// ErrorMessage extracts errorMessage from a Lambda error payload (the Cause
-// Step Functions records for a failed Lambda task); any other cause is
-// returned as is.
-func ErrorMessage(cause string) string {
-	var le struct {
-		ErrorMessage *string `json:"errorMessage"`
-	}
-	if err := json.Unmarshal([]byte(cause), &le); err == nil && le.ErrorMessage != nil {
-		return *le.ErrorMessage
-	}
-	return cause
 }
 
 // RedriveCommand is the command that puts this webhook back on the queue.

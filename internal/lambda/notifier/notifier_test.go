@@ -82,21 +82,6 @@ func TestCompose(t *testing.T) {
 	}
 }
 
-func TestErrorMessage(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ cause, want string }{
-		{`{"errorMessage":"attempt 1/3: boom","errorType":"Webhook.Permanent"}`, "attempt 1/3: boom"},
-		{"Task timed out after 17.00 seconds", "Task timed out after 17.00 seconds"},
-		{`{"other":"json"}`, `{"other":"json"}`},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := ErrorMessage(tt.cause); got != tt.want {
-			t.Errorf("ErrorMessage(%q) = %q, want %q", tt.cause, got, tt.want)
-		}
-	}
-}
-
 func TestConsoleURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ arn, start, want string }{

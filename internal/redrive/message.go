@@ -46,8 +46,9 @@ type Message struct {
 	Problems []string
 }
 
-// parseMessage reads what webhookq and SQS recorded on a received DLQ message.
-func parseMessage(m types.Message) Message {
+// ParseMessage reads what webhookq and SQS recorded on a received DLQ message
+// (cmd/redrive list and the twin's page show the same).
+func ParseMessage(m types.Message) Message {
 	msg := Message{
 		MessageID:     deref(m.MessageId),
 		ReceiptHandle: deref(m.ReceiptHandle),

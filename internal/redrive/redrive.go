@@ -187,7 +187,7 @@ func (t *Tool) pass(ctx context.Context, f Filter, act action) (scan Scan, err e
 		}
 		progress := false
 		for _, raw := range out.Messages {
-			m := parseMessage(raw)
+			m := ParseMessage(raw)
 			moving := act == actMove || act == actPurge || act == actDryRun
 			switch {
 			case seen[m.MessageID] || ctx.Err() != nil:

@@ -451,7 +451,7 @@ func FuzzParseMessage(f *testing.F) {
 				webhook.AttrRedriveCount: strAttr(redrives), webhook.AttrReceivedAt: strAttr(received),
 			},
 		}
-		m := parseMessage(raw)
+		m := ParseMessage(raw)
 		if m.Body != body || m.Group != group || m.WebhookID != id {
 			t.Fatalf("parse lost identity: %+v", m)
 		}

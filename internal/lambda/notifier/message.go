@@ -83,7 +83,17 @@ func Compose(d Details) Message {
 
 // RedriveCommand is the command that puts this webhook back on the queue.
 func RedriveCommand(webhookID string) string {
-	return "go run ./cmd/redrive redrive --webhook-id " + shellQuote(webhookID)
+	return RedriveCommandLine("--webhook-id", webhookID)
+}
+
+// RedriveCommandLine is `go run ./cmd/redrive redrive` with args, each quoted
+// for a POSIX shell where it needs it, so the line works when pasted.
+func RedriveCommandLine(args ...string) string {
+	line := "go run ./cmd/redrive redrive"
+	for _, a := range args {
+		line += " " + shellQuote(a)
+	}
+	return line
 }
 
 // ConsoleURL links an execution in the Step Functions console: Express

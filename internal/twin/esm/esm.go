@@ -81,6 +81,9 @@ type Options struct {
 	Lease time.Duration
 	// PollWait is the long-poll time of each receive; default 1 s.
 	PollWait time.Duration
+	// Disabled starts the mapping paused, as a mapping disabled before a
+	// restart stays disabled on Lambda; SetEnabled(true) resumes it.
+	Disabled bool
 	Log      *slog.Logger
 }
 
@@ -196,6 +199,9 @@ func Start(o Options) (*Poller, error) {
 	pollCtx, cancel := context.WithCancel(context.Background())
 	invCtx, kill := context.WithCancel(context.Background())
 	p := &Poller{o: o, slots: make(chan struct{}, o.MaxConcurrency), cancel: cancel, kill: kill, invCtx: invCtx, done: make(chan struct{})}
+	if o.Disabled {
+		p.paused, p.resumed = true, make(chan struct{})
+	}
 	go p.poll(pollCtx)
 	return p, nil
 }

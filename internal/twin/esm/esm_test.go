@@ -258,3 +258,27 @@ func TestPause(t *testing.T) {
 	}
 	waitFor(t, "the message sent while disabled", func() bool { return h.count() == 2 })
 }
+
+// A mapping disabled before a restart starts disabled, and resumes on
+// SetEnabled(true).
+func TestStartDisabled(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	send(t, s, "g1", "a")
+	h := &handler{}
+	p, err := esm.Start(esm.Options{Queue: s, QueueName: queue, Region: "eu-west-1", Function: lambda.NewHandler(h.handle),
+		BatchSize: 10, MaxConcurrency: 2, Timeout: 5 * time.Second, PollWait: 50 * time.Millisecond, Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	if got := p.State(); got != esm.StateDisabled {
+		t.Fatalf("started disabled: %s", got)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := h.count(); n != 0 {
+		t.Fatalf("%d invocations while disabled, want 0", n)
+	}
+	p.SetEnabled(true)
+	waitFor(t, "the message sent while disabled", func() bool { return h.count() == 1 })
+}

@@ -231,3 +231,99 @@ func TestWebPage(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuesPage drives the queues page in headless Chromium: the mapping's
+// state with its Pause and Resume buttons (a webhook posted while paused
+// waits in the queue, and is delivered after Resume), and a parked webhook's
+// DLQ row: its real receive count, the reason, the webhook id, the target's
+// answer (not the Lambda error payload around it) and a redrive command that
+// works when pasted into a shell.
+func TestQueuesPage(t *testing.T) {
+	cfg, workflows := writeProject(t, fmt.Sprintf(pipelineConfig, "https://app.example.com", 1))
+	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, DemoTarget: true, TimeScale: 50})
+	client := &http.Client{Timeout: 10 * time.Second}
+	demo := tw.ControlURL + twin.DemoTargetPath
+	resp, err := client.Post(demo+"/fail", "", nil)
+	must(t, err)
+	resp.Body.Close()
+	badID, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-bad", "X-Event-Type": "created"}, []byte(`{"ok":false}`))
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("post: %d %v", status, err)
+	}
+	waitFor(t, 60*time.Second, "the failing webhook parked in the DLQ", func() bool { return len(parkedIDs(t, tw, cfg.DLQName())) == 1 })
+	resp, err = client.Post(demo+"/recover", "", nil)
+	must(t, err)
+	resp.Body.Close()
+
+	wd := startBrowser(t)
+	wd.open(tw.ControlURL + "/queues")
+	if got := wd.text("#mapping-state"); got != "Enabled" {
+		t.Fatalf("mapping state %q, want Enabled", got)
+	}
+	row := `#dlq tr.message[data-webhook-id="` + badID + `"]`
+	for css, want := range map[string]string{
+		row + " td.webhook-id": badID,
+		row + " td.receives":   strconv.Itoa(cfg.Queue.MaxReceiveCount),
+		row + " td.reason":     string(webhook.ReasonExhausted),
+		row + " td.redrives":   "0",
+	} {
+		if got := wd.text(css); got != want {
+			t.Errorf("%s: %q, want %q", css, got, want)
+		}
+	}
+	if got := wd.text(row + " td.error"); !strings.Contains(got, webhook.ErrRetryable) || !strings.Contains(got, "target answered 500") || strings.Contains(got, "errorMessage") {
+		t.Errorf("the DLQ row's error reads %q; want the error name and the target's answer", got)
+	}
+
+	wd.click("#pause")
+	if got := wd.text("#flash"); !strings.Contains(got, "Paused the event source mapping") {
+		t.Errorf("flash after Pause: %q", got)
+	}
+	waitFor(t, 10*time.Second, "the mapping Disabled on the page", func() bool {
+		wd.open(tw.ControlURL + "/queues")
+		return wd.text("#mapping-state") == "Disabled"
+	})
+	if got := wd.text("#nav-mapping"); !strings.Contains(got, "nothing is delivered") {
+		t.Errorf("the header does not say the mapping is paused: %q", got)
+	}
+	waitingID, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-wait", "X-Event-Type": "created"}, []byte(`{"wait":true}`))
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("post: %d %v", status, err)
+	}
+	wd.open(tw.ControlURL + "/queues")
+	if n := len(wd.find(`#queue tr.message[data-webhook-id="` + waitingID + `"]`)); n != 1 {
+		t.Errorf("the webhook posted while paused is not waiting in the queue table (%d rows)", n)
+	}
+
+	// The row's command, pasted into a shell in the repository, with no
+	// AWS credentials configured, redrives the parked webhook.
+	command := wd.text(row + " code.command")
+	if !strings.HasPrefix(command, "go run ./cmd/redrive redrive --endpoint-url "+tw.ControlURL) || !strings.Contains(command, "--webhook-id "+badID) {
+		t.Fatalf("the row's command is %q", command)
+	}
+	sh := exec.Command("sh", "-c", command)
+	sh.Dir = testenv.RepoRoot(t)
+	sh.Env = append(os.Environ(), "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull,
+		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_REGION=", "AWS_DEFAULT_REGION=", "AWS_EC2_METADATA_DISABLED=true")
+	if out, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(out), "moved 1 message(s)") {
+		t.Fatalf("%s: %v\n%s", command, err, out)
+	}
+
+	wd.click("#resume")
+	waitFor(t, 10*time.Second, "the mapping Enabled on the page", func() bool {
+		wd.open(tw.ControlURL + "/queues")
+		return wd.text("#mapping-state") == "Enabled"
+	})
+	if len(wd.find("#nav-mapping")) != 0 {
+		t.Error("the header still says the mapping is paused")
+	}
+	waitFor(t, 20*time.Second, "both webhooks delivered after Resume", func() bool {
+		delivered := map[string]bool{}
+		for _, d := range tw.Demo().Snapshot().Recent {
+			if d.Status == http.StatusOK {
+				delivered[d.WebhookID] = true
+			}
+		}
+		return delivered[badID] && delivered[waitingID]
+	})
+}

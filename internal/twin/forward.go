@@ -2,6 +2,7 @@ package twin
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -55,6 +56,14 @@ func (t *Twin) startMapping(fwd *forwarder.Forwarder, budget config.Budget, leas
 	if lease <= 0 {
 		lease = 10 * time.Second
 	}
+	enabled, err := mappingEnabled(t.history, t.MappingUUID)
+	if err != nil {
+		return fmt.Errorf("read the event source mapping's state: %w", err)
+	}
+	if !enabled {
+		t.Warnings = append(t.Warnings, fmt.Sprintf("the forward event source mapping is disabled (paused before the last stop): nothing is delivered "+
+			"until it is resumed — on the page's Queues, or aws lambda update-event-source-mapping --uuid %s --enabled", t.MappingUUID))
+	}
 	t.poller, err = esm.Start(esm.Options{
 		Queue:          t.store,
 		QueueName:      cfg.QueueName(),
@@ -64,6 +73,7 @@ func (t *Twin) startMapping(fwd *forwarder.Forwarder, budget config.Budget, leas
 		MaxConcurrency: cfg.Queue.MaxConcurrency,
 		Timeout:        budget.ForwardTimeout,
 		Lease:          lease,
+		Disabled:       !enabled,
 		Log:            t.log,
 	})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,9 +30,43 @@ type mappingAPI struct {
 	concurrency int
 	// poller is set once the mapping runs.
 	poller atomic.Pointer[esm.Poller]
+	// saveEnabled keeps the mapping's Enabled across restarts, as Lambda
+	// does; nil keeps nothing.
+	saveEnabled func(enabled bool) error
 
 	mu       sync.Mutex
 	modified time.Time
+}
+
+// State is the mapping's state as GetEventSourceMapping reports it:
+// Enabled, Disabling or Disabled; Creating before it runs.
+func (a *mappingAPI) State() string {
+	if p := a.poller.Load(); p != nil {
+		return p.State()
+	}
+	return "Creating"
+}
+
+// UUID names the mapping (--esm-uuid).
+func (a *mappingAPI) UUID() string { return a.uuid }
+
+// SetEnabled pauses or resumes the mapping, as UpdateEventSourceMapping's
+// Enabled does, and keeps the choice for the next start.
+func (a *mappingAPI) SetEnabled(enabled bool) error {
+	p := a.poller.Load()
+	if p == nil {
+		return errors.New("the event source mapping is starting")
+	}
+	p.SetEnabled(enabled)
+	a.mu.Lock()
+	a.modified = time.Now()
+	a.mu.Unlock()
+	if a.saveEnabled != nil {
+		if err := a.saveEnabled(enabled); err != nil {
+			return fmt.Errorf("the mapping is %s, but the twin could not keep that for its next start: %w", p.State(), err)
+		}
+	}
+	return nil
 }
 
 // mappingUUID is a stable id for the mapping of a queue, so the same
@@ -91,10 +127,10 @@ func (a *mappingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if in.Enabled != nil {
-			p.SetEnabled(*in.Enabled)
-			a.mu.Lock()
-			a.modified = time.Now()
-			a.mu.Unlock()
+			if err := a.SetEnabled(*in.Enabled); err != nil {
+				writeLambdaError(w, http.StatusInternalServerError, "ServiceException", err.Error())
+				return
+			}
 		}
 		writeLambda(w, http.StatusAccepted, a.config(p))
 	default:

@@ -48,6 +48,14 @@ func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsCli
 	if t.ingress, err = ingress.New(cfg, cfg.QueueName(), t.store, t.log); err != nil {
 		return nil, nil, err
 	}
+	t.MappingUUID = mappingUUID(t.store.ARN(cfg.QueueName()))
+	t.mappings = &mappingAPI{
+		uuid: t.MappingUUID, queueARN: t.store.ARN(cfg.QueueName()),
+		functionARN: functionARN(cfg.Region, Account, cfg.FunctionName("forward")),
+		batchSize:   cfg.Queue.BatchSize, concurrency: cfg.Queue.MaxConcurrency,
+		modified: time.Now(),
+	}
+	t.mappings.saveEnabled = func(enabled bool) error { return saveMappingEnabled(t.history, t.MappingUUID, enabled) }
 	page, err := console.New(console.Options{
 		Config:  cfg,
 		Local:   local,
@@ -55,19 +63,13 @@ func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsCli
 		History: t.asyncHistory,
 		Redrive: &redrive.Tool{SQS: sqsClient, SourceURL: t.QueueURL, DLQURL: t.DLQURL, Hold: 30 * time.Second, EmptyReceives: 2,
 			MaxRedrives: redrive.DefaultMaxRedrives},
+		Mapping:  t.mappings,
 		Notified: t.Notifications,
 		Demo:     t.demo,
 		DemoPath: DemoTargetPath,
 	})
 	if err != nil {
 		return nil, nil, err
-	}
-	t.MappingUUID = mappingUUID(t.store.ARN(cfg.QueueName()))
-	t.mappings = &mappingAPI{
-		uuid: t.MappingUUID, queueARN: t.store.ARN(cfg.QueueName()),
-		functionARN: functionARN(cfg.Region, Account, cfg.FunctionName("forward")),
-		batchSize:   cfg.Queue.BatchSize, concurrency: cfg.Queue.MaxConcurrency,
-		modified: time.Now(),
 	}
 	sqsServer := sqsapi.New(t.store, Account)
 	ingressHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -69,7 +69,7 @@ func TestRedrivingAPermanentFailureMovesItOnce(t *testing.T) {
 	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, TimeScale: 50,
 		LookupEnv: func(k string) (string, bool) { return slackSrv.URL, k == "E2E_SLACK_URL" }})
 
-	id, status, err := post(http.DefaultClient, tw.URL+"/hooks/orders", map[string]string{"X-Group": "g-refused", "X-Event-Type": "created"}, []byte(`{"n":1}`))
+	id, status, err := post(http.DefaultClient, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-refused", "X-Event-Type": "created"}, []byte(`{"n":1}`))
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("post: %d %v", status, err)
 	}
@@ -94,7 +94,7 @@ func TestRedrivingAPermanentFailureMovesItOnce(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a runaway run would be killed here
 		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, append([]string{"redrive", "--endpoint-url", tw.URL, "--config", cfg.Path}, args...)...)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"redrive", "--endpoint-url", tw.ControlURL, "--config", cfg.Path}, args...)...)
 		cmd.Env = cliEnv(cfg.Region)
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
@@ -117,7 +117,7 @@ func TestRedrivingAPermanentFailureMovesItOnce(t *testing.T) {
 	parkedWith(2)
 
 	form := url.Values{}
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).PostForm(tw.URL+"/redrive", form)
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).PostForm(tw.ControlURL+"/redrive", form)
 	must(t, err)
 	resp.Body.Close()
 	if flash, _ := url.QueryUnescape(resp.Header.Get("Location")); !strings.Contains(flash, "Redrove 1 message") {

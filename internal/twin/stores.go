@@ -15,7 +15,8 @@ import (
 )
 
 // openStores opens the queue store (the data file, fsync'd before ingress
-// answers) and the execution history beside it.
+// answers) and the execution history beside it, which also keeps the
+// notifications.
 func (t *Twin) openStores(dataPath string) (err error) {
 	if err := os.MkdirAll(filepath.Dir(dataPath), 0o700); err != nil {
 		return err
@@ -33,6 +34,9 @@ func (t *Twin) openStores(dataPath string) (err error) {
 		return err
 	}
 	t.asyncHistory = newAsyncHistory(t.boltHistory, t.log)
+	if t.notified, err = openNotifications(t.history, notificationsKept); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -156,7 +156,7 @@ type Twin struct {
 // and polling. Each step is a method below, in this order.
 func Start(o Options) (_ *Twin, err error) {
 	cfg := o.Config
-	t := &Twin{cfg: cfg, log: o.Log, grace: o.ShutdownGrace, notified: &notifications{keep: 200}}
+	t := &Twin{cfg: cfg, log: o.Log, grace: o.ShutdownGrace}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}

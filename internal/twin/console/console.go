@@ -14,10 +14,8 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -46,7 +44,12 @@ type Notification struct {
 	Group     string    `json:"group"`
 	WebhookID string    `json:"webhookId"`
 	Error     string    `json:"error"`
-	Execution string    `json:"executionArn"`
+	// Cause is what the target answered (webhook.CauseMessage, bounded).
+	Cause string `json:"cause,omitempty"`
+	// HeadedForDLQ: the message is parked after this failure (its final
+	// receive, or a permanent failure); otherwise it comes back.
+	HeadedForDLQ bool   `json:"headedForDlq"`
+	Execution    string `json:"executionArn"`
 	// Channels took the notification; Problem says why one did not.
 	Channels []string `json:"channels"`
 	Problem  string   `json:"problem,omitempty"`
@@ -67,10 +70,13 @@ type Mover interface {
 type Options struct {
 	Config *config.Config
 	// Local is the config as the twin runs it (target URLs overridden).
-	Local    *config.Config
-	Store    Queues
-	History  statemachine.HistoryStore
-	Redrive  Mover
+	Local   *config.Config
+	Store   Queues
+	History statemachine.HistoryStore
+	Redrive Mover
+	// Mapping is the forward event source mapping, paused and resumed from
+	// the queues page.
+	Mapping  Mapping
 	Notified func() []Notification
 	// Demo, when set, is shown with its controls, mounted at DemoPath.
 	Demo     *demotarget.Target
@@ -102,6 +108,7 @@ func New(o Options) (*Page, error) {
 	p.mux.HandleFunc("GET /execution", p.execution)
 	p.mux.HandleFunc("GET /queues", p.queues)
 	p.mux.HandleFunc("POST /redrive", p.redrive)
+	p.mux.HandleFunc("POST /mapping", p.mapping)
 	p.mux.HandleFunc("GET /notifications", p.notifications)
 	return p, nil
 }
@@ -120,6 +127,9 @@ type layout struct {
 	Demo     *demotarget.Status
 	DemoPath string
 	Flash    string
+	// Mapping is the forward event source mapping's state (Enabled,
+	// Disabling, Disabled); empty without one.
+	Mapping string
 }
 
 func (p *Page) layout(r *http.Request, title string) layout {
@@ -132,6 +142,9 @@ func (p *Page) layout(r *http.Request, title string) layout {
 	if p.o.Demo != nil {
 		s := p.o.Demo.Snapshot()
 		l.Demo = &s
+	}
+	if p.o.Mapping != nil {
+		l.Mapping = p.o.Mapping.State()
 	}
 	return l
 }
@@ -185,95 +198,27 @@ func (p *Page) execution(w http.ResponseWriter, r *http.Request) {
 	}{p.layout(r, "Execution "+e.Name), e})
 }
 
-// messageView is a queue message as the page shows it.
-type messageView struct {
-	fifo.Message
-	WebhookID, Route, Body string
-	Failure                *webhook.Failure
-}
-
-func view(m fifo.Message) messageView {
-	v := messageView{Message: m, WebhookID: m.Attributes[webhook.AttrWebhookID].StringValue, Route: m.Attributes[webhook.AttrRoute].StringValue, Body: m.Body}
-	if m.Attributes[webhook.AttrBodyEncoding].StringValue == webhook.EncodingBase64 {
-		if raw, err := base64.StdEncoding.DecodeString(m.Body); err == nil {
-			v.Body = fmt.Sprintf("(%d bytes, not text) %q", len(raw), raw)
-		}
-	}
-	if a, ok := m.Attributes[webhook.AttrFailure]; ok {
-		var f webhook.Failure
-		if json.Unmarshal([]byte(a.StringValue), &f) == nil {
-			v.Failure = &f
-		}
-	}
-	return v
-}
-
-func (p *Page) queues(w http.ResponseWriter, r *http.Request) {
-	l := p.layout(r, "Queues")
-	load := func(name string) ([]messageView, error) {
-		msgs, err := p.o.Store.List(name)
-		var out []messageView
-		for _, m := range msgs {
-			out = append(out, view(m))
-		}
-		return out, err
-	}
-	queued, err := load(l.Queue)
-	if err == nil {
-		var parked []messageView
-		parked, err = load(l.DLQ)
-		if err == nil {
-			p.render(w, "queues.html", struct {
-				layout
-				Queued, Parked []messageView
-			}{l, queued, parked})
-			return
-		}
-	}
-	http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
-}
-
-func (p *Page) redrive(w http.ResponseWriter, r *http.Request) {
-	// Another site open in the same browser must not be able to post this
-	// form to the twin on loopback.
-	if o := r.Header.Get("Origin"); (o != "" && o != "http://"+r.Host) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		http.Error(w, "console: cross-site request refused", http.StatusForbidden)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var f redrive.Filter
-	if id := r.PostForm.Get("message-id"); id != "" {
-		f.MessageIDs = []string{id}
-	}
-	scan, err := p.o.Redrive.Move(r.Context(), f)
-	var flash string
-	switch {
-	case errors.Is(err, redrive.ErrEmptyDLQ):
-		flash = "The dead-letter queue is empty: nothing to redrive."
-	case err != nil:
-		flash = "Redrive failed: " + err.Error()
-	default:
-		flash = fmt.Sprintf("Redrove %d message(s) to %s.", len(scan.Messages), p.o.Config.QueueName())
-		for _, k := range redrive.Skips {
-			if n := scan.SkippedFor(k.Skip); n > 0 {
-				flash += fmt.Sprintf(" %d stayed (%s): %s.", n, k.Skip, k.Meaning)
-			}
-		}
-	}
-	http.Redirect(w, r, "/queues?flash="+url.QueryEscape(flash), http.StatusSeeOther)
+// notificationView is a notification and, when it was headed for the DLQ,
+// the command that redrives its webhook from this twin.
+type notificationView struct {
+	Notification
+	Command string
 }
 
 func (p *Page) notifications(w http.ResponseWriter, r *http.Request) {
-	var list []Notification
+	var list []notificationView
 	if p.o.Notified != nil {
-		list = p.o.Notified()
+		for _, n := range p.o.Notified() {
+			v := notificationView{Notification: n}
+			if n.HeadedForDLQ {
+				v.Command = p.redriveCommand(r, "--webhook-id", n.WebhookID)
+			}
+			list = append(list, v)
+		}
 	}
 	p.render(w, "notifications.html", struct {
 		layout
-		Notifications []Notification
+		Notifications []notificationView
 	}{p.layout(r, "Notifications"), list})
 }
 

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/asl"
 	"github.com/webhookq/webhookq/internal/twin/statemachine"
 )
@@ -28,7 +29,7 @@ import (
 const targetPrefix = "AWSStepFunctions."
 
 // MaxInputBytes is StartSyncExecution's input limit (256 KiB).
-const MaxInputBytes = 262144
+const MaxInputBytes = config.StatePayloadMax
 
 // maxRequestBytes bounds a request body: the largest input, JSON-escaped, and
 // the other fields.

@@ -25,6 +25,12 @@
 // filter paths) is refused by Compile with a message, never half-run. A
 // missing path is States.Runtime, which nothing retries or catches, as on AWS.
 //
+// Step Functions' payload limit is enforced (Runner.DataLimit, 262,144 bytes
+// by default): a state's input or output, a task's parameters or result
+// larger than it, measured as compact JSON, fails the execution with
+// States.DataLimitExceeded, which, as on AWS, no Retry or Catch takes; an
+// execution input larger than it is refused before the execution starts.
+//
 // Time and randomness are injected (Clock, Rand): tests run a five-minute
 // retry schedule on a virtual clock in microseconds. The retry wait is the
 // pure function RetryDelay.

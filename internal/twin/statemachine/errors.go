@@ -11,6 +11,10 @@ const (
 	ErrResultPathMatchFailure = "States.ResultPathMatchFailure"
 	ErrIntrinsicFailure       = "States.IntrinsicFailure"
 	ErrNoChoiceMatched        = "States.NoChoiceMatched"
+	// ErrDataLimitExceeded: a state's input or output, a task's parameters
+	// or result passed the payload limit (Runner.DataLimit). Terminal: no
+	// Retry or Catch matches it, States.ALL included.
+	ErrDataLimitExceeded = "States.DataLimitExceeded"
 	// ErrLambdaService is reported for an Invoker error that is not a
 	// FunctionError: the invocation itself failed, as Lambda.ServiceException
 	// does on AWS.
@@ -32,10 +36,10 @@ func runtimeErrorf(format string, args ...any) *Error {
 
 // matches reports whether an ErrorEquals list matches the error name, with
 // Step Functions' wildcard rules: States.ALL matches every error except the
-// terminal States.Runtime; States.TaskFailed matches every error except
-// States.Timeout (and States.Runtime).
+// terminal States.Runtime and States.DataLimitExceeded; States.TaskFailed
+// matches every error except States.Timeout (and the terminal ones).
 func matches(errorEquals []string, name string) bool {
-	if name == ErrRuntime {
+	if terminal(name) {
 		return false
 	}
 	for _, e := range errorEquals {
@@ -48,3 +52,7 @@ func matches(errorEquals []string, name string) bool {
 	}
 	return false
 }
+
+// terminal reports an error that ends the execution whatever its Retry and
+// Catch say (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+func terminal(name string) bool { return name == ErrRuntime || name == ErrDataLimitExceeded }

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/asl"
 )
 
@@ -33,6 +34,12 @@ type Runner struct {
 	// MaxDuration caps every execution (default ExpressMaxDuration); a
 	// definition's TimeoutSeconds can only shorten it.
 	MaxDuration time.Duration
+	// DataLimit caps, in bytes of compact JSON, the execution input, every
+	// state's input and output and every task's parameters and result, as
+	// Step Functions does; past it the execution fails with the terminal
+	// States.DataLimitExceeded. 0 is Step Functions' 262,144 bytes
+	// (config.StatePayloadMax).
+	DataLimit int
 }
 
 // InputError is an execution request the runner refuses before starting:
@@ -54,6 +61,13 @@ func (r *Runner) region() string {
 		return "us-east-1"
 	}
 	return r.Region
+}
+
+func (r *Runner) dataLimit() int {
+	if r.DataLimit <= 0 {
+		return config.StatePayloadMax
+	}
+	return r.DataLimit
 }
 
 func (r *Runner) account() string {
@@ -83,6 +97,9 @@ func (r *Runner) Execute(ctx context.Context, m *Machine, name string, input []b
 	data, err := decodeJSON(input)
 	if err != nil {
 		return nil, &InputError{Field: "input", Reason: "the input is not valid JSON: " + err.Error()}
+	}
+	if len(input) > r.dataLimit() {
+		return nil, &InputError{Field: "input", Reason: fmt.Sprintf("the input is %d bytes, more than the %d bytes an execution takes", len(input), r.dataLimit())}
 	}
 	clock := r.Clock
 	if clock == nil {
@@ -216,12 +233,20 @@ func (x *execution) run(data any) (any, *Error) {
 		s := x.m.states[name]
 		typ := string(s.def.Type)
 		entered := x.clock.Now()
-		x.event(Event{Type: StateEntered(typ), State: name, Input: x.raw(data)})
+		input := x.raw(data)
+		x.event(Event{Type: StateEntered(typ), State: name, Input: input})
+		if err := x.checkSize(name, "input data", input); err != nil {
+			return nil, err
+		}
 		out, next, err := x.runState(s, data, entered)
 		if err != nil {
 			return nil, err
 		}
-		x.event(Event{Type: StateExited(typ), State: name, Output: x.raw(out)})
+		output := x.raw(out)
+		if err := x.checkSize(name, "output", output); err != nil {
+			return nil, err
+		}
+		x.event(Event{Type: StateExited(typ), State: name, Output: output})
 		if next == "" {
 			return out, nil
 		}
@@ -279,6 +304,9 @@ func (x *execution) runState(s *state, data any, entered time.Time) (any, string
 			if result, err = s.applyParameters(effective, ctx); err != nil {
 				return nil, "", err
 			}
+			if err := x.checkSize(s.name, "parameters", x.raw(result)); err != nil {
+				return nil, "", err
+			}
 		}
 		if out, err = s.applyResultPath(data, result); err != nil {
 			return nil, "", err
@@ -300,7 +328,7 @@ func (x *execution) runTask(s *state, data any, entered time.Time) (any, string,
 		if err == nil {
 			return out, s.def.Next, nil
 		}
-		if err == errExecutionTimedOut || err == errCanceled || err.Name == ErrRuntime {
+		if err == errExecutionTimedOut || err == errCanceled || terminal(err.Name) {
 			return nil, "", err
 		}
 		if i := firstMatch(s.retry, err.Name); i >= 0 && retries[i] < s.retry[i].EffectiveMaxAttempts() {
@@ -351,6 +379,9 @@ func (x *execution) attempt(s *state, data any, ctx map[string]any, retryCount i
 	if effective, err = s.applyParameters(effective, ctx); err != nil {
 		return nil, err
 	}
+	if err := x.checkSize(s.name, "parameters", x.raw(effective)); err != nil {
+		return nil, err
+	}
 	var payload any = effective
 	if s.lambdaInvoke {
 		// Without Payload, the function gets an empty JSON object.
@@ -378,6 +409,9 @@ func (x *execution) attempt(s *state, data any, ctx map[string]any, retryCount i
 		result = lambdaInvokeResult(answer, newUUID())
 	} else if result, _ = decodeJSON(answer); result == nil {
 		result = string(answer)
+	}
+	if err := x.checkSize(s.name, "result", x.raw(result)); err != nil {
+		return nil, err
 	}
 	if s.resultSelector != nil {
 		if result, err = s.resultSelector.eval(result, ctx); err != nil {
@@ -435,6 +469,16 @@ func (x *execution) invoke(s *state, payload []byte) ([]byte, *Error) {
 	case <-x.ctx.Done():
 		return nil, errCanceled
 	}
+}
+
+// checkSize fails the execution with States.DataLimitExceeded when data of
+// state name (its input or output, a task's parameters or result) is larger
+// than the runner's data limit.
+func (x *execution) checkSize(name, what string, data json.RawMessage) *Error {
+	if limit := x.runner.dataLimit(); len(data) > limit {
+		return &Error{Name: ErrDataLimitExceeded, Cause: fmt.Sprintf("The %s of state '%s' is %d bytes, more than the maximum of %d bytes.", what, name, len(data), limit)}
+	}
+	return nil
 }
 
 // sleep waits d, or fails the execution when d reaches past its deadline.

@@ -44,7 +44,7 @@ func TestLargestBodyThroughTheTwin(t *testing.T) {
 	}
 	largest := []byte(strings.Repeat("\xff", limits.MaxBody))
 	failingLargest := append([]byte{failing}, largest[1:]...)
-	url := tw.URL + cfg.IngressPath(route)
+	url := tw.IngressURL + cfg.IngressPath(route)
 	headers := func(group string) map[string]string {
 		return map[string]string{"X-Group": group, "X-Event-Type": strings.Repeat("e", 4000)}
 	}

@@ -2,12 +2,14 @@ package fifo
 
 import (
 	"encoding/binary"
+	"errors"
 	"maps"
 	"sort"
 	"strconv"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // CreateQueue creates the queue, or does nothing when it exists with the same
@@ -112,7 +114,7 @@ func (s *Store) DeleteQueue(name string) error {
 	delete(s.queues, name)
 	q.notify()
 	done := s.commits.submit(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(queueBucketName(name)); err != nil && err != bolt.ErrBucketNotFound {
+		if err := tx.DeleteBucket(queueBucketName(name)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return err
 		}
 		if err := tx.Bucket(bucketSeq).Delete([]byte(name)); err != nil {

@@ -5,11 +5,17 @@
 //
 // Routes (below the prefix the twin mounts it at, e.g. /demo-target):
 //
-//	POST /<anything>          a delivery: 200, or 500 while failing
+//	GET  /                    a page: what it is, its state, the last deliveries, its controls
+//	POST /<anything>          a delivery: 200, or the failure status while failing
 //	POST /fail?count=N        fail the next N deliveries (count=-1: until /recover)
 //	POST /fail?rate=0.3       fail each delivery with this probability
+//	POST /fail?status=400     fail with this status (400-599; default 500): a 4xx
+//	                          other than 408/429 is a permanent failure, parked at once
 //	POST /recover             stop failing
 //	GET  /status              JSON: counts, failure mode, the last deliveries
+//
+// The controls answer with the JSON status, or, posted from the page's forms
+// (page=1), with a redirect back to the page.
 package demotarget
 
 import (
@@ -19,6 +25,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"path"
 	"strconv"
 	"sync"
 	"time"
@@ -40,24 +47,27 @@ type Delivery struct {
 
 // Status is what GET /status answers.
 type Status struct {
-	Received int        `json:"received"`
-	Failed   int        `json:"failed"`
-	FailNext int        `json:"failNext"`
-	FailRate float64    `json:"failRate"`
-	Recent   []Delivery `json:"recent"`
-	FailMode string     `json:"failMode"`
+	Received int     `json:"received"`
+	Failed   int     `json:"failed"`
+	FailNext int     `json:"failNext"`
+	FailRate float64 `json:"failRate"`
+	// FailStatus is the status a failing delivery is answered with.
+	FailStatus int        `json:"failStatus"`
+	Recent     []Delivery `json:"recent"`
+	FailMode   string     `json:"failMode"`
 }
 
 // Target is the demo target. The zero value is not usable; use New.
 type Target struct {
 	log *slog.Logger
 
-	mu       sync.Mutex
-	failNext int // > 0: fail that many; < 0: fail until recovered
-	failRate float64
-	received int
-	failed   int
-	recent   []Delivery
+	mu         sync.Mutex
+	failNext   int // > 0: fail that many; < 0: fail until recovered
+	failRate   float64
+	failStatus int
+	received   int
+	failed     int
+	recent     []Delivery
 }
 
 // New returns a target that fails each delivery with probability failRate.
@@ -65,25 +75,31 @@ func New(failRate float64, log *slog.Logger) *Target {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Target{log: log, failRate: failRate}
+	return &Target{log: log, failRate: failRate, failStatus: http.StatusInternalServerError}
 }
 
 func (t *Target) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case r.URL.Path == "" && r.Method == http.MethodGet:
+		// Mounted at /demo-target: the page's relative links need the slash.
+		// (http.Redirect would resolve it against the stripped path.)
+		seeOther(w, path.Base(r.RequestURI)+"/")
+	case r.URL.Path == "/" && r.Method == http.MethodGet:
+		t.page(w)
 	case r.URL.Path == "/status" && r.Method == http.MethodGet:
-		t.status(w)
+		t.status(w, r)
 	case r.URL.Path == "/fail" && r.Method == http.MethodPost:
 		t.setFailing(w, r)
 	case r.URL.Path == "/recover" && r.Method == http.MethodPost:
 		t.mu.Lock()
-		t.failNext, t.failRate = 0, 0
+		t.failNext, t.failRate, t.failStatus = 0, 0, http.StatusInternalServerError
 		t.mu.Unlock()
 		t.log.Info("demo target: recovered; accepting deliveries")
-		t.status(w)
+		t.status(w, r)
 	case r.Method == http.MethodPost:
 		t.deliver(w, r)
 	default:
-		http.Error(w, "demo target: POST a delivery, POST /fail?count=N|rate=R, POST /recover, GET /status", http.StatusNotFound)
+		http.Error(w, "demo target: GET / for its page; POST a delivery, POST /fail?count=N|rate=R|status=S, POST /recover, GET /status", http.StatusNotFound)
 	}
 }
 
@@ -102,7 +118,7 @@ func (t *Target) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	if fail {
-		status = http.StatusInternalServerError
+		status = t.failStatus
 		t.failed++
 	}
 	t.received++
@@ -112,10 +128,10 @@ func (t *Target) deliver(w http.ResponseWriter, r *http.Request) {
 		t.recent = t.recent[len(t.recent)-keepLast:]
 	}
 	t.mu.Unlock()
-	t.log.Info("demo target: delivery", "path", d.Path, "webhookId", d.WebhookID, "bytes", d.Bytes, "status", status,
-		"eventType", r.Header.Get("X-Event-Type"))
+	t.log.Info("demo target: delivery", "path", d.Path, "webhook_id", d.WebhookID, "bytes", d.Bytes, "status", status,
+		"event_type", r.Header.Get("X-Event-Type"))
 	if fail {
-		http.Error(w, "demo target: failing on purpose (POST /demo-target/recover to stop)", status)
+		http.Error(w, fmt.Sprintf("demo target: failing on purpose with %d (POST /demo-target/recover to stop)", status), status)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -123,7 +139,9 @@ func (t *Target) deliver(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Target) setFailing(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	// The query (curl) or the page's form fields.
+	_ = r.ParseForm()
+	q := r.Form
 	t.mu.Lock()
 	if c := q.Get("count"); c != "" {
 		n, err := strconv.Atoi(c)
@@ -146,16 +164,30 @@ func (t *Target) setFailing(w http.ResponseWriter, r *http.Request) {
 			t.failNext = 0 // a rate alone replaces an earlier count or "until /recover"
 		}
 	}
+	if st := q.Get("status"); st != "" {
+		n, err := strconv.Atoi(st)
+		if err != nil || n < 400 || n > 599 {
+			t.mu.Unlock()
+			http.Error(w, "status must be a 4xx or 5xx status", http.StatusBadRequest)
+			return
+		}
+		t.failStatus = n
+	}
 	if q.Get("count") == "" && q.Get("rate") == "" {
 		t.failNext = -1
 	}
-	next, rate := t.failNext, t.failRate
+	next, rate, status := t.failNext, t.failRate, t.failStatus
 	t.mu.Unlock()
-	t.log.Info("demo target: failing deliveries", "next", next, "rate", rate)
-	t.status(w)
+	t.log.Info("demo target: failing deliveries", "next", next, "rate", rate, "status", status)
+	t.status(w, r)
 }
 
-func (t *Target) status(w http.ResponseWriter) {
+// status answers the JSON status, or sends the page's forms back to it.
+func (t *Target) status(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("page") == "1" {
+		seeOther(w, "./")
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(t.Snapshot())
 }
@@ -164,16 +196,24 @@ func (t *Target) status(w http.ResponseWriter) {
 func (t *Target) Snapshot() Status {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := Status{Received: t.received, Failed: t.failed, FailNext: t.failNext, FailRate: t.failRate, Recent: append([]Delivery(nil), t.recent...)}
+	s := Status{Received: t.received, Failed: t.failed, FailNext: t.failNext, FailRate: t.failRate, FailStatus: t.failStatus,
+		Recent: append([]Delivery(nil), t.recent...)}
 	switch {
 	case t.failNext < 0:
-		s.FailMode = "failing every delivery until POST /recover"
+		s.FailMode = fmt.Sprintf("failing every delivery with %d until POST /recover", t.failStatus)
 	case t.failNext > 0:
-		s.FailMode = fmt.Sprintf("failing the next %d deliveries", t.failNext)
+		s.FailMode = fmt.Sprintf("failing the next %d deliveries with %d", t.failNext, t.failStatus)
 	case t.failRate > 0:
-		s.FailMode = fmt.Sprintf("failing %.0f%% of deliveries", t.failRate*100)
+		s.FailMode = fmt.Sprintf("failing %.0f%% of deliveries with %d", t.failRate*100, t.failStatus)
 	default:
 		s.FailMode = "accepting every delivery"
 	}
 	return s
+}
+
+// seeOther redirects to location, relative to the request's full path: the
+// target does not know the prefix it is mounted at.
+func seeOther(w http.ResponseWriter, location string) {
+	w.Header().Set("Location", location)
+	w.WriteHeader(http.StatusSeeOther)
 }

@@ -2,8 +2,10 @@ package demotarget_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -70,5 +72,53 @@ func TestFailureModes(t *testing.T) {
 	}
 	if w := do(t, d, "GET", "/api/hook"); w.Code != http.StatusNotFound {
 		t.Errorf("GET of a delivery path: %d", w.Code)
+	}
+}
+
+// The root answers with a page showing the state and the controls; its forms
+// set the failure status and come back to it; a 4xx failure status is used.
+func TestPageAndFailureStatus(t *testing.T) {
+	t.Parallel()
+	d := demotarget.New(0, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/demo-target/", http.StripPrefix("/demo-target", d))
+	mux.Handle("/demo-target", http.StripPrefix("/demo-target", d))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/demo-target") // redirected to the slash
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := new(strings.Builder)
+	_, _ = io.Copy(page, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(page.String(), `<strong id="fail-mode">accepting every delivery</strong>`) || resp.Request.URL.Path != "/demo-target/" {
+		t.Fatalf("GET /demo-target: %d %s at %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Request.URL.Path, page)
+	}
+	// The page's "Fail" form: fields in the body, a redirect back.
+	form := url.Values{"count": {"2"}, "status": {"400"}}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.PostForm(srv.URL+"/demo-target/fail?page=1", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "./" {
+		t.Fatalf("form post: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for i, want := range []int{400, 400, 200} {
+		if got := do(t, d, "POST", "/api/hook").Code; got != want {
+			t.Errorf("delivery %d answered %d, want %d", i, got, want)
+		}
+	}
+	if w := do(t, d, "POST", "/fail?status=302"); w.Code != http.StatusBadRequest {
+		t.Errorf("status 302 accepted: %d", w.Code)
+	}
+	do(t, d, "POST", "/fail?status=503")
+	do(t, d, "POST", "/recover")
+	if got := d.Snapshot(); got.FailStatus != 500 || do(t, d, "POST", "/api/hook").Code != 200 {
+		t.Errorf("after recover: %+v", got)
 	}
 }

@@ -177,7 +177,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		})
 	}
 	// One structured line per attempt, as CloudWatch Logs would hold it.
-	lines := fn.LogLines(`"webhookId":"wh-fail"`)
+	lines := fn.LogLines(`"webhook_id":"wh-fail"`)
 	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], `"error":"Webhook.Retryable"`) {
 		t.Errorf("log lines for wh-fail: %q", lines)
 	}

@@ -127,7 +127,7 @@ func NewHTTPClient() *http.Client {
 // workflow's state data, which Step Functions limits in size.
 func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (res webhook.DeliverResult, err error) {
 	log := d.log
-	attrs := []any{"webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group, "attempt", req.Attempt()}
+	attrs := []any{"webhook_id", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group, "attempt", req.Attempt()}
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("panic while delivering; reported as a permanent failure", append(attrs, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))...)
@@ -144,7 +144,7 @@ func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (res
 		d.metrics.Record(metrics.Point{Metric: metrics.FailedAttempts, Value: 1, Route: req.Webhook.Route, Class: class})
 		log.Warn("delivery failed", append(attrs, "error", name, "cause", err.Error())...)
 	} else {
-		log.Info("delivered", append(attrs, "status", res.Status, "latencyMs", res.LatencyMS)...)
+		log.Info("delivered", append(attrs, "status", res.Status, "latency_ms", res.LatencyMS)...)
 	}
 	return res, LambdaError(err)
 }

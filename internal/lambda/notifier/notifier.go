@@ -118,7 +118,7 @@ const slackTimeout = 10 * time.Second
 // Notify composes the message for a failed execution and sends it to the
 // route's channels.
 func (n *Notifier) Notify(ctx context.Context, req webhook.NotifyRequest) (Result, error) {
-	log := n.log.With("webhookId", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group)
+	log := n.log.With("webhook_id", req.Webhook.WebhookID, "route", req.Webhook.Route, "group", req.Webhook.Group)
 	channels := n.cfg.Notify
 	if route, ok := n.cfg.Route(req.Webhook.Route); ok {
 		channels = route.Notify
@@ -144,12 +144,12 @@ func (n *Notifier) Notify(ctx context.Context, req webhook.NotifyRequest) (Resul
 		}
 	}
 	for ch, err := range failures {
-		log.Error("notify channel failed", "channel", ch, "error", err.Error(), "deliveryError", req.Error.Error)
+		log.Error("notify channel failed", "channel", ch, "error", err.Error(), "delivery_error", req.Error.Error)
 	}
 	if len(res.Delivered) == 0 && len(failures) == 0 {
-		log.Warn("no notify channel configured", "deliveryError", req.Error.Error)
+		log.Warn("no notify channel configured", "delivery_error", req.Error.Error)
 	} else if len(res.Delivered) > 0 {
-		log.Info("notified", "channels", res.Delivered, "deliveryError", req.Error.Error)
+		log.Info("notified", "channels", res.Delivered, "delivery_error", req.Error.Error)
 	}
 	if len(failures) > 0 {
 		return res, &ChannelError{Failures: failures}

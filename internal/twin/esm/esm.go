@@ -331,7 +331,7 @@ func (p *Poller) report(what string, handles []string, op func() ([]error, error
 	}
 	for i, e := range errs {
 		if e != nil && !errors.Is(e, fifo.ErrMessageNotInflight) {
-			p.o.Log.Warn("esm: "+what+" failed", "receiptHandle", handles[i], "error", e.Error())
+			p.o.Log.Warn("esm: "+what+" failed", "receipt_handle", handles[i], "error", e.Error())
 		}
 	}
 }

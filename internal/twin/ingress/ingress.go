@@ -140,13 +140,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > limit {
-		h.log.Info("ingress: request refused", "route", route.Name, "requestId", requestID, "reason", fmt.Sprintf("body over %d bytes", limit))
+		h.log.Info("ingress: request refused", "route", route.Name, "request_id", requestID, "reason", fmt.Sprintf("body over %d bytes", limit))
 		answer(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
 	in, err := h.message(route, r.Header, body, requestID)
 	if err != nil {
-		h.log.Info("ingress: request refused", "route", route.Name, "requestId", requestID, "reason", err.Error())
+		h.log.Info("ingress: request refused", "route", route.Name, "request_id", requestID, "reason", err.Error())
 		answer(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -157,7 +157,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			answer(w, http.StatusBadRequest, fe.Message)
 			return
 		}
-		h.log.Error("ingress: enqueue failed", "route", route.Name, "requestId", requestID, "error", err.Error())
+		h.log.Error("ingress: enqueue failed", "route", route.Name, "request_id", requestID, "error", err.Error())
 		answer(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}

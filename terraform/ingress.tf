@@ -33,17 +33,21 @@ resource "aws_apigatewayv2_stage" "created" {
   # queued, so a flood on the public URL costs little and stays within the
   # account-level quota every API of the account shares
   # (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
+  # Detailed metrics: per-route Count, 4xx and 5xx (the Route dimension) for
+  # the dashboard; API Gateway publishes them only with these on.
   default_route_settings {
-    throttling_rate_limit  = local.webhookq.ingress.throttle.rate
-    throttling_burst_limit = local.webhookq.ingress.throttle.burst
+    detailed_metrics_enabled = true
+    throttling_rate_limit    = local.webhookq.ingress.throttle.rate
+    throttling_burst_limit   = local.webhookq.ingress.throttle.burst
   }
 
   dynamic "route_settings" {
     for_each = local.webhookq.routes
     content {
-      route_key              = "POST ${route_settings.value.path}"
-      throttling_rate_limit  = route_settings.value.throttle.rate
-      throttling_burst_limit = route_settings.value.throttle.burst
+      route_key                = "POST ${route_settings.value.path}"
+      detailed_metrics_enabled = true
+      throttling_rate_limit    = route_settings.value.throttle.rate
+      throttling_burst_limit   = route_settings.value.throttle.burst
     }
   }
 

@@ -70,3 +70,14 @@ output "execution_console_urls" {
     name => "https://${local.region}.console.aws.amazon.com/states/home?region=${local.region}#/statemachines/view/${urlencode(sm.arn)}"
   }
 }
+
+output "dashboard_url" {
+  description = "The service's CloudWatch dashboard (cmd/generate prints the same URL)."
+  value       = local.webhookq.dashboard.url
+  depends_on  = [aws_cloudwatch_dashboard.main]
+}
+
+output "alarm_names" {
+  description = "Alarm key (routes.yaml alarms.<key>, per route <key>/<route>) → the CloudWatch alarm's name."
+  value       = { for key, a in aws_cloudwatch_metric_alarm.alarm : key => a.alarm_name }
+}

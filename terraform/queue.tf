@@ -1,6 +1,6 @@
 # The FIFO queue orders webhooks per message group; after max_receive_count
 # failed receives SQS moves a message to the FIFO dead-letter queue, where
-# cmd/redrive finds it. Both are encrypted at rest with SQS-managed keys (which
+# cmd/redrive finds it (alarms.tf watches both). Both are encrypted at rest with SQS-managed keys (which
 # API Gateway and Lambda can use without a KMS grant).
 #
 # Message sizes (config.QueueMaxMessageBytes): the DLQ takes the largest the
@@ -52,21 +52,4 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
     redrivePermission = "byQueue"
     sourceQueueArns   = [aws_sqs_queue.main.arn]
   })
-}
-
-# Any message in the DLQ is a webhook that was not delivered.
-resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
-  alarm_name          = local.queue.alarm_name
-  alarm_description   = "Webhooks of ${local.service} are parked in ${aws_sqs_queue.dlq.name}; inspect and redrive with cmd/redrive."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.webhookq.notify.sns_topic_arn == "" ? [] : [local.webhookq.notify.sns_topic_arn]
-  ok_actions          = local.webhookq.notify.sns_topic_arn == "" ? [] : [local.webhookq.notify.sns_topic_arn]
 }

@@ -141,6 +141,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, ref := range envSecretRefs(cfg) {
 		fmt.Fprintf(stderr, "generate: warning: %s: %s; on AWS no Lambda has that variable (the module sets none), so reference an ssm_parameter or secrets_manager before terraform apply\n", o.config, ref)
 	}
+	monitoring, err := generate.Monitor(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "generate:", err)
+		return exitFailed
+	}
+	if w := monitoring.Warning(); w != "" {
+		fmt.Fprintf(stderr, "generate: warning: %s: %s\n", o.config, w)
+	}
 	stale, err := staleWorkflows(o.out, files)
 	if err != nil {
 		fmt.Fprintln(stderr, "generate:", err)
@@ -196,6 +204,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout)
 		if err := summary.WriteText(stdout); err != nil {
+			return exitFailed
+		}
+		if err := monitoring.WriteText(stdout); err != nil {
 			return exitFailed
 		}
 	}

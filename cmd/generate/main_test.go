@@ -205,6 +205,48 @@ func TestPrivateTargetIsWarnedAbout(t *testing.T) {
 	}
 }
 
+// Without an SNS topic the alarms notify no one: cmd/generate says so, even
+// with -quiet, and the summary names the dashboard and every alarm.
+func TestAlarmsWithoutATopicAreWarnedAbout(t *testing.T) {
+	t.Parallel()
+	root, cfg := workspace(t)
+	code, _, stderr := runCLI(t, "-config", cfg, "-out", root, "-skip-build", "-quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d, want %d (a warning only):\n%s", code, exitOK, stderr)
+	}
+	if !strings.Contains(stderr, "warning: "+cfg+": notify.sns_topic_arn is not set, so the 7 alarms (terraform/alarms.tf) notify no one") {
+		t.Errorf("stderr lacks the warning about the alarms:\n%s", stderr)
+	}
+	code, stdout, _ := runCLI(t, "-config", cfg, "-out", root, "-skip-build")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"Dashboard (the dashboard_url output): https://ap-northeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1#dashboards/dashboard/sales-approvals",
+		"Alarms (notify no one: set notify.sns_topic_arn;",
+		"sales-approvals-backlog-age",
+		"sales-approvals-approval-progress-execution-failures",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withTopic := bytes.Replace(src, []byte("notify:\n"), []byte("notify:\n  sns_topic_arn: arn:aws:sns:ap-northeast-1:123456789012:webhooks\n"), 1)
+	mustWrite(t, cfg, withTopic)
+	code, stdout, stderr = runCLI(t, "-config", cfg, "-out", root, "-skip-build")
+	if code != exitOK || strings.Contains(stderr, "sns_topic_arn") {
+		t.Errorf("exit %d, stderr with a topic set:\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "Alarms (notify arn:aws:sns:ap-northeast-1:123456789012:webhooks;") {
+		t.Errorf("summary does not name the topic:\n%s", stdout)
+	}
+}
+
 func TestCommandLineErrors(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"-no-such-flag"}, {"extra-argument"}, {"-check=maybe"}} {

@@ -70,13 +70,25 @@ var badCases = []badCase{
 		"bad.yaml:9:5: routes[0].targt_path: unknown key \"targt_path\"; did you mean \"target_path\"?",
 	}},
 	{"unknown key without suggestion", base + "colour: blue\n", []string{
-		"bad.yaml:9:1: colour: unknown key \"colour\"; remove it or use one of: service, region, ingress, target, queue, retry, notify, logging, functions, routes",
+		"bad.yaml:9:1: colour: unknown key \"colour\"; remove it or use one of: service, region, ingress, target, queue, retry, notify, logging, functions, alarms, routes",
 	}},
 	{"function memory out of Lambda's range, a typo and a string", base + "functions:\n  forward:\n    memory_mb: 64\n  deliver:\n    memory_mb: 10241\n  notfy:\n    memory_mb: 128\n  notify:\n    memory_mb: \"128\"\n", []string{
 		"bad.yaml:11:16: functions.forward.memory_mb: memory_mb is 64; it must be between 128 and 10240 (Lambda memory in MB; it also sets the function's CPU share, one vCPU at 1769)",
 		"bad.yaml:13:16: functions.deliver.memory_mb: memory_mb is 10241; it must be between 128 and 10240 (Lambda memory in MB; it also sets the function's CPU share, one vCPU at 1769)",
 		"bad.yaml:14:3: functions.notfy: unknown key \"notfy\"; did you mean \"notify\"?",
 		"bad.yaml:17:16: functions.notify.memory_mb: must be a whole number, not a string",
+	}},
+	{"alarm thresholds: a count below 1, a typo, an age below a minute, a string count", base + "alarms:\n  parked: 0\n  dlq_depht: 3\n  backlog_age: 30s\n  deliver_throttles: \"5\"\n", []string{
+		"bad.yaml:10:11: alarms.parked: parked is 0; it must be between 1 and 1000000 (a count of events within 5m at which the alarm fires)",
+		"bad.yaml:11:3: alarms.dlq_depht: unknown key \"dlq_depht\"; did you mean \"dlq_depth\"?",
+		"bad.yaml:12:16: alarms.backlog_age: backlog_age is 30s; it must be between 1m and 14d (SQS publishes the age once a minute)",
+		"bad.yaml:13:22: alarms.deliver_throttles: must be a whole number, not a string",
+	}},
+	{"backlog age not below the retention", base + "queue:\n  retention: 1h\nalarms:\n  backlog_age: 1h\n", []string{
+		"bad.yaml:12:16: alarms.backlog_age: backlog_age (1h) is not below queue.retention (1h): a webhook that old has expired, so the alarm would fire only after the loss; lower it",
+	}},
+	{"a retention the default backlog age does not fit below", base + "queue:\n  retention: 5m\n", []string{
+		"bad.yaml:10:14: queue.retention: queue.retention (5m) is not above alarms.backlog_age's default (10m), so that alarm would fire only after webhooks expired; set alarms.backlog_age below 5m",
 	}},
 	{"unknown key in a function", base + "functions:\n  deliver:\n    memory: 512\n", []string{
 		"bad.yaml:11:5: functions.deliver.memory: unknown key \"memory\"; remove it or use one of: memory_mb",
@@ -185,7 +197,7 @@ var badCases = []badCase{
 		"bad.yaml:11:20: target.signing_secret.ssm_parameter: not an SSM parameter name; write a path like /my-service/secret-name (letters, digits, _ . - /)",
 	}},
 	{"sns topic in another region", base + "notify:\n  sns_topic_arn: arn:aws:sns:eu-west-1:123456789012:failures\n", []string{
-		"bad.yaml:10:18: notify.sns_topic_arn: the topic is in eu-west-1, but webhookq deploys to us-east-1; the notify Lambda publishes in its own region and the DLQ alarm can notify only a topic there, so use a topic in us-east-1",
+		"bad.yaml:10:18: notify.sns_topic_arn: the topic is in eu-west-1, but webhookq deploys to us-east-1; the notify Lambda publishes in its own region and the alarms can notify only a topic there, so use a topic in us-east-1",
 	}},
 	{"queue limits", base + "queue:\n  max_receive_count: 0\n  retention: 30s\n  dlq_retention: 15d\n  batch_size: 11\n  max_concurrency: 1\n  redelivery_delay: 13h\n  max_redelivery_delay: 1.5s\n", []string{
 		"bad.yaml:10:22: queue.max_receive_count: max_receive_count is 0; it must be between 1 and 1000 (SQS maxReceiveCount: receives before a message moves to the DLQ)",

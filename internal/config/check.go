@@ -284,7 +284,7 @@ func (d *decoder) crossChecks(c *Config, root, target, notify fields, routes []r
 	if topic := c.Notify.SNSTopicARN; snsTopicARNPattern.MatchString(topic) && regionPattern.MatchString(c.Region) {
 		if region := strings.Split(topic, ":")[3]; region != c.Region {
 			d.report(notify.vals["sns_topic_arn"], "notify.sns_topic_arn",
-				"the topic is in %s, but webhookq deploys to %s; the notify Lambda publishes in its own region and the DLQ alarm can notify only a topic there, so use a topic in %s", region, c.Region, c.Region)
+				"the topic is in %s, but webhookq deploys to %s; the notify Lambda publishes in its own region and the alarms can notify only a topic there, so use a topic in %s", region, c.Region, c.Region)
 		}
 	}
 	if needBase && !target.has("base_url") {

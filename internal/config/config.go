@@ -23,6 +23,9 @@ type Config struct {
 	Logging Logging
 	// Lambdas holds the settings of each function in Functions, by name.
 	Lambdas map[string]Lambda
+	// Alarms holds each alarm's threshold (AlarmSpecs): seconds for an
+	// age, else a count.
+	Alarms map[Alarm]int
 	Routes  []Route
 
 	// Warnings are what the config allows but will likely not work as

@@ -17,7 +17,7 @@ var (
 	// rejects any other key with "did you mean", and the JSON Schema test
 	// checks config/routes.schema.json against it.
 	keysAt = withEach(Functions, "functions.", functionKeys, map[string][]string{
-		"":                                    {"service", "region", "ingress", "target", "queue", "retry", "notify", "logging", "functions", "routes"},
+		"":                                    {"service", "region", "ingress", "target", "queue", "retry", "notify", "logging", "functions", "alarms", "routes"},
 		"ingress":                             {"http_api_name", "base_path", "max_body_bytes", "throttle"},
 		"ingress.throttle":                    throttleKeys,
 		"target":                              {"base_url", "timeout", "headers", "secret_headers", "signing_secret", "vpc"},
@@ -30,6 +30,7 @@ var (
 		"notify.slack_webhook_url":            secretRefKeys,
 		"logging":                             {"level", "include_execution_data", "retention_days"},
 		"functions":                           Functions,
+		"alarms":                              alarmKeys(),
 		"routes[]":                            {"name", "path", "group", "target_path", "target_url", "dedup", "headers", "verify", "overrides"},
 		"routes[].verify":                     {"scheme", "header", "secret", "tolerance", "reason"},
 		"routes[].verify.secret":              secretRefKeys,

@@ -94,6 +94,7 @@ func defaultConfig(path string) *Config {
 		},
 		Logging: Logging{Level: DefaultLogLevel, RetentionDays: DefaultRetentionDays},
 		Lambdas: defaultLambdas(),
+		Alarms:  defaultAlarms(),
 	}
 }
 
@@ -147,12 +148,14 @@ func (d *decoder) document(data []byte) *Config {
 	d.ingress(f.sub("ingress"), &c.Ingress, c.Region)
 	target := f.sub("target")
 	timeoutOK := d.target(target, &c.Target)
-	d.queue(f.sub("queue"), &c.Queue)
+	queue := f.sub("queue")
+	d.queue(queue, &c.Queue)
 	retryOK := d.retry(f.sub("retry"), &c.Retry)
 	notify := f.sub("notify")
 	d.notify(notify, &c.Notify)
 	d.logging(f.sub("logging"), &c.Logging)
 	d.functions(f.sub("functions"), c)
+	d.alarms(f.sub("alarms"), c, queue.vals["retention"])
 
 	routes := d.routes(f, c)
 	if f.require("routes", "add at least one route (name, path, group); see config/routes.yaml") && len(routes) == 0 && f.vals["routes"].Kind == yaml.SequenceNode {

@@ -163,6 +163,8 @@ func TestDefaults(t *testing.T) {
 		Notify:  Notify{When: NotifyNever},
 		Logging: Logging{Level: LogError, RetentionDays: 30},
 		Lambdas: map[string]Lambda{"forward": {MemoryMB: 256}, "deliver": {MemoryMB: 256}, "notify": {MemoryMB: 128}},
+		Alarms: map[Alarm]int{AlarmBacklogAge: 600, AlarmParked: 1, AlarmDLQDepth: 1, AlarmExecutionFailures: 3,
+			AlarmDeliverThrottles: 1, AlarmRejectedSignatures: 1},
 	}
 	want.Routes = []Route{{
 		Name: "orders", Path: "/orders", Group: Group{Source: GroupStatic, Value: "orders"},
@@ -239,6 +241,9 @@ func TestOverridesMergeOverTopLevel(t *testing.T) {
 	if c.Ingress.Throttle != (Throttle{Rate: 20, Burst: 40}) || invoices.Throttle != (Throttle{Rate: 2.5, Burst: 40}) || refunds.Throttle != c.Ingress.Throttle {
 		t.Errorf("throttle top/invoices/refunds = %+v %+v %+v; want 20/40, 2.5/40 (rate overridden), the top level",
 			c.Ingress.Throttle, invoices.Throttle, refunds.Throttle)
+	}
+	if c.Alarms[AlarmBacklogAge] != 5400 || c.Alarms[AlarmExecutionFailures] != 10 || c.Alarms[AlarmParked] != 1 {
+		t.Errorf("alarms = %v; want backlog_age 5400 s and execution_failures 10 (set), parked 1 (default)", c.Alarms)
 	}
 	if invoices.Notify.SNSTopicARN != c.Notify.SNSTopicARN {
 		t.Errorf("the override of notify.when dropped the topic")

@@ -206,7 +206,7 @@ func (s Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  Assumes: %s average body, target answers in %s, every delivery succeeds on its first attempt\n"+
 		"  (each retry adds a deliver invocation and its duration), every message received on its own,\n"+
 		"  Lambda memory forward %d MB / deliver %d MB, SSE-SQS encryption; prices are us-east-1 (%s may differ).\n"+
-		"  Not included: empty long polls of the event source mapping, log storage, the DLQ alarm, data transfer.\n",
+		"  Not included: empty long polls of the event source mapping, log storage, the alarms, dashboard and custom metrics (monthly, terraform/README.md), data transfer.\n",
 		formatBytes(c.Assumptions.BodyBytes), c.Assumptions.DeliveryLatency, c.MemoryMB["forward"], c.MemoryMB["deliver"], s.Region)
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -154,23 +154,6 @@ run "queues" {
     )
     error_message = "high-throughput mode must set per-message-group deduplication and throughput"
   }
-  assert {
-    condition = (
-      aws_cloudwatch_metric_alarm.dlq_not_empty.dimensions.QueueName == aws_sqs_queue.dlq.name &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty.metric_name == "ApproximateNumberOfMessagesVisible" &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty.threshold == 0 &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty.comparison_operator == "GreaterThanThreshold"
-    )
-    error_message = "the alarm must fire on any visible message in the DLQ"
-  }
-  assert {
-    condition = (
-      local.webhookq.notify.sns_topic_arn == "" ?
-      length(aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_actions) == 0 :
-      aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_actions == toset([local.webhookq.notify.sns_topic_arn])
-    )
-    error_message = "the alarm notifies the configured SNS topic, and nothing else"
-  }
 }
 
 run "functions" {
@@ -531,5 +514,140 @@ run "ingress_throttling" {
       length(aws_apigatewayv2_stage.created) == 0
     )
     error_message = "a created stage must throttle each route at its own rate and burst"
+  }
+}
+
+# The metrics AWS publishes for the resources the module creates, as
+# "namespace name dimension-names" (sorted), from AWS's metric lists cited in
+# dashboard.tf and alarms.tf. The dashboard and the alarms may name only
+# these and the ones the Lambdas publish (local.webhookq.metrics).
+variables {
+  aws_metrics = [
+    "AWS/ApiGateway Count ApiId,Route,Stage",
+    "AWS/ApiGateway 4xx ApiId,Route,Stage",
+    "AWS/ApiGateway 5xx ApiId,Route,Stage",
+    "AWS/SQS ApproximateNumberOfMessagesVisible QueueName",
+    "AWS/SQS ApproximateNumberOfMessagesNotVisible QueueName",
+    "AWS/SQS ApproximateAgeOfOldestMessage QueueName",
+    "AWS/States ExecutionsStarted StateMachineArn",
+    "AWS/States ExecutionsSucceeded StateMachineArn",
+    "AWS/States ExecutionsFailed StateMachineArn",
+    "AWS/States ExecutionsTimedOut StateMachineArn",
+    "AWS/Lambda Errors FunctionName",
+    "AWS/Lambda Throttles FunctionName",
+    "AWS/Lambda ConcurrentExecutions FunctionName",
+  ]
+}
+
+run "alarms" {
+  command = plan
+  assert {
+    condition = alltrue([
+      for key, a in local.webhookq.alarms :
+      aws_cloudwatch_metric_alarm.alarm[key].alarm_name == a.name &&
+      aws_cloudwatch_metric_alarm.alarm[key].threshold == a.threshold &&
+      aws_cloudwatch_metric_alarm.alarm[key].comparison_operator == "GreaterThanOrEqualToThreshold" &&
+      aws_cloudwatch_metric_alarm.alarm[key].treat_missing_data == "notBreaching"
+    ])
+    error_message = "every generated alarm exists with its name and threshold"
+  }
+  assert {
+    condition = alltrue([
+      for name in keys(local.webhookq.routes) : contains(keys(aws_cloudwatch_metric_alarm.alarm), "execution_failures/${name}")
+    ])
+    error_message = "every route has its execution-failures alarm"
+  }
+  assert {
+    condition = alltrue([
+      for a in aws_cloudwatch_metric_alarm.alarm :
+      local.webhookq.notify.sns_topic_arn == "" ?
+      length(a.alarm_actions) == 0 && length(a.ok_actions) == 0 :
+      a.alarm_actions == toset([local.webhookq.notify.sns_topic_arn]) && a.ok_actions == toset([local.webhookq.notify.sns_topic_arn])
+    ])
+    error_message = "every alarm notifies the configured SNS topic when it fires and when it recovers, and nothing else"
+  }
+  assert {
+    condition = alltrue([
+      for a in aws_cloudwatch_metric_alarm.alarm : length([for q in a.metric_query : q if q.return_data]) == 1
+    ])
+    error_message = "every alarm evaluates exactly one series"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for a in aws_cloudwatch_metric_alarm.alarm : [
+        for q in a.metric_query : [
+          for m in q.metric : contains(concat(var.aws_metrics, flatten([
+            for e in local.webhookq.metrics.emitted : [for set in e.dimension_sets : "${local.webhookq.metrics.namespace} ${e.name} ${join(",", sort(set))}"]
+          ])), "${m.namespace} ${m.metric_name} ${join(",", sort(keys(m.dimensions)))}")
+        ]
+      ]
+    ]))
+    error_message = "an alarm watches a metric that neither AWS nor the Lambdas publish under those dimensions"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for key, a in aws_cloudwatch_metric_alarm.alarm : [
+        for q in a.metric_query : [
+          for m in q.metric : (
+            m.namespace != local.webhookq.metrics.namespace ||
+            (local.webhookq.alarms[key].kind == "rejected_signatures") == (lookup(m.dimensions, "Reason", "") == "signature")
+          )
+        ]
+      ]
+    ]))
+    error_message = "rejected_signatures watches Parked with reason signature, and parked every other reason"
+  }
+}
+
+run "dashboard" {
+  command = plan
+  assert {
+    condition     = can(jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets[0])
+    error_message = "the dashboard body is JSON with widgets"
+  }
+  assert {
+    condition = alltrue([
+      for m in concat([for w in jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets : try(w.properties.metrics, [])]...) :
+      contains(concat(var.aws_metrics, flatten([
+        for e in local.webhookq.metrics.emitted : [for set in e.dimension_sets : "${local.webhookq.metrics.namespace} ${e.name} ${join(",", sort(set))}"]
+        ])),
+        "${m[0]} ${m[1]} ${join(",", sort([for i, x in [for v in m : v if can(tostring(v))] : x if i >= 2 && i % 2 == 0]))}"
+      )
+    ])
+    error_message = "a dashboard metric is neither one AWS publishes for these resources nor one the Lambdas publish, under those dimensions"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for m in concat([for w in jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets : try(w.properties.metrics, [])]...) : [
+        for i, v in [for v in m : v if can(tostring(v))] : contains(lookup({
+          "QueueName"       = [aws_sqs_queue.main.name, aws_sqs_queue.dlq.name]
+          "FunctionName"    = [for fn in aws_lambda_function.function : fn.function_name]
+          "StateMachineArn" = [for sm in aws_sfn_state_machine.route : sm.arn]
+          "ApiId"           = [local.api_id]
+          "Stage"           = [local.stage_name]
+          "Class"           = local.webhookq.metrics.classes
+          "Reason"          = local.webhookq.metrics.reasons
+          "Route"           = m[0] == "AWS/ApiGateway" ? [for r in aws_apigatewayv2_route.route : r.route_key] : keys(local.webhookq.routes)
+        }, [for v in m : v if can(tostring(v))][i - 1], [v]), v) if i >= 3 && i % 2 == 1
+      ]
+    ]))
+    error_message = "a dashboard metric's dimension value names no resource, route, class or reason of this module"
+  }
+  assert {
+    condition = alltrue([
+      for name in keys(local.webhookq.routes) : length([
+        for w in jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets : w if startswith(try(w.properties.title, ""), "${name}: ")
+      ]) == 5
+    ])
+    error_message = "every route has its row of five widgets"
+  }
+  assert {
+    condition = (
+      output.dashboard_url == local.webhookq.dashboard.url &&
+      aws_cloudwatch_dashboard.main.dashboard_name == local.webhookq.dashboard.name &&
+      endswith(output.dashboard_url, "#dashboards/dashboard/${aws_cloudwatch_dashboard.main.dashboard_name}") &&
+      startswith(output.dashboard_url, "https://${local.region}.console.aws.amazon.com/cloudwatch/")
+    )
+    error_message = "the dashboard_url output opens the dashboard in the config's region"
   }
 }

@@ -46,11 +46,14 @@ type locals struct {
 
 // module is everything the HCL reads, under local.webhookq.
 type module struct {
+	Alarms     map[string]alarm `json:"alarms"`
 	Attributes attributes       `json:"attributes"`
+	Dashboard  dashboard        `json:"dashboard"`
 	Env        env              `json:"env"`
 	Functions  functions        `json:"functions"`
 	Ingress    ingress          `json:"ingress"`
 	Logging    logging          `json:"logging"`
+	Metrics    metricsTable     `json:"metrics"`
 	Notify     notify           `json:"notify"`
 	Queue      queue            `json:"queue"`
 	Region     string           `json:"region"`
@@ -126,7 +129,6 @@ type notify struct {
 }
 
 type queue struct {
-	AlarmName                string `json:"alarm_name"`
 	BatchSize                int    `json:"batch_size"`
 	DLQMaxMessageBytes       int    `json:"dlq_max_message_bytes"`
 	DLQName                  string `json:"dlq_name"`
@@ -204,6 +206,9 @@ func escapeTemplates(b []byte) []byte {
 func build(cfg *config.Config, workflows map[string]string) (module, error) {
 	budget := config.ComputeBudget(cfg)
 	m := module{
+		Alarms:    alarms(cfg),
+		Dashboard: dashboard{Name: cfg.Service, URL: DashboardURL(cfg)},
+		Metrics:   emittedMetrics(cfg),
 		Attributes: attributes{
 			HeaderPrefix: webhook.AttrHeaderPrefix,
 			ReceivedAt:   webhook.AttrReceivedAt,
@@ -237,7 +242,6 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 			SNSTopicARN:     cfg.Notify.SNSTopicARN,
 		},
 		Queue: queue{
-			AlarmName:                cfg.Service + "-dlq-not-empty",
 			BatchSize:                cfg.Queue.BatchSize,
 			DLQMaxMessageBytes:       config.DLQMaxMessageBytes,
 			DLQName:                  cfg.DLQName(),

@@ -103,6 +103,10 @@ type Metric struct {
 	Buckets []float64
 }
 
+// Key is the metric's name in snake case ("delivery_latency"), how the
+// Terraform locals and Prometheus spell it.
+func (m Metric) Key() string { return snake(string(m.Name)) }
+
 // Dimensions is the full dimension set every point of the metric carries.
 func (m Metric) Dimensions() []Dimension { return m.DimensionSets[0] }
 

@@ -16,7 +16,7 @@ const PrometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
 // snake case, then its unit ("_milliseconds", "_seconds"), then "_total"
 // for a Counter.
 func PrometheusName(m Metric) string {
-	name := "webhookq_" + snake(string(m.Name))
+	name := "webhookq_" + m.Key()
 	switch m.Unit {
 	case Milliseconds:
 		name += "_milliseconds"

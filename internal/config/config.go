@@ -26,7 +26,7 @@ type Config struct {
 	// Alarms holds each alarm's threshold (AlarmSpecs): seconds for an
 	// age, else a count.
 	Alarms map[Alarm]int
-	Routes  []Route
+	Routes []Route
 
 	// Warnings are what the config allows but will likely not work as
 	// meant on AWS (a private target host without a VPC), in file order.

@@ -16,6 +16,26 @@ variables {
   # here (existing_api.tftest.hcl covers the other answers). Ignored when the
   # configuration creates its API.
   existing_api_stage_auto_deploy = true
+
+  # The metrics AWS publishes for the resources the module creates, as
+  # "namespace name dimension-names" (sorted), from AWS's metric lists cited in
+  # dashboard.tf and alarms.tf. The dashboard and the alarms may name only
+  # these and the ones the Lambdas publish (local.webhookq.metrics).
+  aws_metrics = [
+    "AWS/ApiGateway Count ApiId,Route,Stage",
+    "AWS/ApiGateway 4xx ApiId,Route,Stage",
+    "AWS/ApiGateway 5xx ApiId,Route,Stage",
+    "AWS/SQS ApproximateNumberOfMessagesVisible QueueName",
+    "AWS/SQS ApproximateNumberOfMessagesNotVisible QueueName",
+    "AWS/SQS ApproximateAgeOfOldestMessage QueueName",
+    "AWS/States ExecutionsStarted StateMachineArn",
+    "AWS/States ExecutionsSucceeded StateMachineArn",
+    "AWS/States ExecutionsFailed StateMachineArn",
+    "AWS/States ExecutionsTimedOut StateMachineArn",
+    "AWS/Lambda Errors FunctionName",
+    "AWS/Lambda Throttles FunctionName",
+    "AWS/Lambda ConcurrentExecutions FunctionName",
+  ]
 }
 
 # The two queues, the three functions and their log groups get distinct ARNs,
@@ -515,28 +535,6 @@ run "ingress_throttling" {
     )
     error_message = "a created stage must throttle each route at its own rate and burst"
   }
-}
-
-# The metrics AWS publishes for the resources the module creates, as
-# "namespace name dimension-names" (sorted), from AWS's metric lists cited in
-# dashboard.tf and alarms.tf. The dashboard and the alarms may name only
-# these and the ones the Lambdas publish (local.webhookq.metrics).
-variables {
-  aws_metrics = [
-    "AWS/ApiGateway Count ApiId,Route,Stage",
-    "AWS/ApiGateway 4xx ApiId,Route,Stage",
-    "AWS/ApiGateway 5xx ApiId,Route,Stage",
-    "AWS/SQS ApproximateNumberOfMessagesVisible QueueName",
-    "AWS/SQS ApproximateNumberOfMessagesNotVisible QueueName",
-    "AWS/SQS ApproximateAgeOfOldestMessage QueueName",
-    "AWS/States ExecutionsStarted StateMachineArn",
-    "AWS/States ExecutionsSucceeded StateMachineArn",
-    "AWS/States ExecutionsFailed StateMachineArn",
-    "AWS/States ExecutionsTimedOut StateMachineArn",
-    "AWS/Lambda Errors FunctionName",
-    "AWS/Lambda Throttles FunctionName",
-    "AWS/Lambda ConcurrentExecutions FunctionName",
-  ]
 }
 
 run "alarms" {

@@ -640,6 +640,13 @@ run "dashboard" {
     error_message = "every route has its row of five widgets"
   }
   assert {
+    condition = alltrue(concat(
+      [for st in aws_apigatewayv2_stage.created : st.default_route_settings[0].detailed_metrics_enabled],
+      flatten([for st in aws_apigatewayv2_stage.created : [for r in st.route_settings : r.detailed_metrics_enabled]]),
+    ))
+    error_message = "the stage the module creates publishes per-route metrics (detailed metrics), which the ingress widgets read"
+  }
+  assert {
     condition = (
       output.dashboard_url == local.webhookq.dashboard.url &&
       aws_cloudwatch_dashboard.main.dashboard_name == local.webhookq.dashboard.name &&

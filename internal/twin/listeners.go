@@ -100,12 +100,26 @@ func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsCli
 	return ingressHandler, controlHandler, nil
 }
 
-// serve starts serving handler on listener; Shutdown stops it.
-func (t *Twin) serve(listener net.Listener, handler http.Handler) {
+// DefaultIngressReadTimeout is how long the ingress listener waits for a
+// whole request: as long as API Gateway waits for an HTTP API integration
+// (30 seconds, https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+// A sender that needs longer for a body of at most 256 KiB is more likely an
+// attack holding connections open than a webhook provider.
+const DefaultIngressReadTimeout = 30 * time.Second
+
+// serve starts serving handler on listener; Shutdown stops it. readTimeout,
+// when set, bounds reading each request (headers and body) and how long an
+// idle keep-alive connection stays open.
+func (t *Twin) serve(listener net.Listener, handler http.Handler, readTimeout time.Duration) {
 	if t.served == nil {
 		t.served = make(chan error, 2)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	if readTimeout > 0 {
+		srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, readTimeout)
+		srv.ReadTimeout = readTimeout
+		srv.IdleTimeout = 2 * readTimeout
+	}
 	t.servers = append(t.servers, srv)
 	go func() { t.served <- srv.Serve(listener) }()
 }

@@ -106,6 +106,10 @@ type Options struct {
 	// extended, so how soon a crashed twin's in-flight messages come back;
 	// default 10 s (see internal/twin/esm).
 	Lease time.Duration
+	// IngressReadTimeout bounds how long the ingress listener waits for a
+	// request's headers and body, so a sender that trickles bytes cannot
+	// hold connections open; default DefaultIngressReadTimeout.
+	IngressReadTimeout time.Duration
 	// ShutdownGrace is how long Shutdown lets running batches finish before
 	// cancelling and releasing them; default 10 s.
 	ShutdownGrace time.Duration
@@ -213,8 +217,14 @@ func Start(o Options) (_ *Twin, err error) {
 	if err != nil {
 		return nil, err
 	}
-	t.serve(ingressListener, ingressHandler)
-	t.serve(controlListener, controlHandler)
+	ingressTimeout := o.IngressReadTimeout
+	if ingressTimeout <= 0 {
+		ingressTimeout = DefaultIngressReadTimeout
+	}
+	t.serve(ingressListener, ingressHandler, ingressTimeout)
+	// The control plane's requests are small, but its answers may take
+	// minutes (StartSyncExecution, long polls): only the headers are timed.
+	t.serve(controlListener, controlHandler, 0)
 	if err := t.startMapping(fwd, budget, o.Lease); err != nil {
 		for _, srv := range t.servers {
 			_ = srv.Close()

@@ -321,13 +321,13 @@ var badCases = []badCase{
 		"bad.yaml:10:8: target.vpc: must be a mapping of keys to values, not a string",
 	}},
 	{"budget over the Express limit", head + "notify:\n  sns_topic_arn: arn:aws:sns:us-east-1:123456789012:failures\ntarget:\n  base_url: https://app.example.com\n  timeout: 30s\nretry:\n  max_attempts: 6\n  interval: 5s\n  max_delay: 60s\n", []string{
-		"bad.yaml:4:5: routes[0]: worst case 460s = (6 attempts + 1 Lambda service retry) × 37s + 136s backoff + 65s notify, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
+		"bad.yaml:4:5: routes[0]: worst case 516s = 6 attempts × 37s + 135s backoff + 66s Lambda retries + 93s notify, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
 	}},
 	{"budget that saturates still names the notify time", head + "notify:\n  sns_topic_arn: arn:aws:sns:us-east-1:123456789012:failures\ntarget:\n  base_url: https://app.example.com\nretry:\n  max_attempts: 99999999\n  interval: 1s\n  max_delay: 31622400s\n", []string{
-		"bad.yaml:4:5: routes[0]: worst case 9223372036.854776s = (99999999 attempts + 1 Lambda service retry) × 17s + 9223372036.854776s backoff + 65s notify, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
+		"bad.yaml:4:5: routes[0]: worst case 9223372036.854776s = 99999999 attempts × 17s + 9223372036.854776s backoff + 46s Lambda retries + 93s notify, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
 	}},
 	{"route budget over the Express limit", base + "    overrides:\n      retry:\n        max_attempts: 12\n", []string{
-		"bad.yaml:5:5: routes[0]: worst case 462s = (12 attempts + 1 Lambda service retry) × 17s + 241s backoff, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
+		"bad.yaml:5:5: routes[0]: worst case 490s = 12 attempts × 17s + 240s backoff + 46s Lambda retries, not under the 300s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
 	}},
 }
 

@@ -42,11 +42,14 @@ type RouteBudget struct {
 	DeliverTimeout time.Duration
 	// TaskTimeout is the Deliver state's TimeoutSeconds.
 	TaskTimeout time.Duration
-	// Backoff is the sum of the capped waits between attempts, Lambda service
-	// retries included (full jitter only shortens them).
+	// Backoff is the sum of the capped waits between attempts (full jitter
+	// only shortens them).
 	Backoff time.Duration
-	// WorstExecution is (attempts + Lambda service retries) × TaskTimeout +
-	// their backoff + notify (with its own Lambda service retries).
+	// LambdaRetries is the longest the Deliver task spends retrying Lambda's
+	// own errors (LambdaRetries): the retried invocations and their waits.
+	LambdaRetries time.Duration
+	// WorstExecution is attempts × TaskTimeout + Backoff + LambdaRetries +
+	// notify (with its own Lambda retries).
 	WorstExecution time.Duration
 }
 
@@ -59,13 +62,6 @@ func DeliverTimeout(attempt time.Duration) time.Duration {
 func TaskTimeout(attempt time.Duration) time.Duration {
 	return DeliverTimeout(attempt) + taskOverhead
 }
-
-// LambdaServiceRetry is the fixed retry of Lambda service errors
-// (webhook.LambdaServiceErrors: throttling, service faults) on the Deliver and
-// Notify tasks, a retrier of its own beside the configured retry of delivery
-// outcomes: one more invocation after a short jittered wait; SQS redelivery is
-// the retry beyond it. MaxAttempts counts the first invocation, as in Retry.
-var LambdaServiceRetry = Retry{MaxAttempts: 2, Interval: time.Second, BackoffRate: 2, Jitter: JitterFull}
 
 // NotifyTaskTimeout is the Notify state's TimeoutSeconds.
 func NotifyTaskTimeout() time.Duration { return NotifyTimeout + taskOverhead }
@@ -122,23 +118,23 @@ func ComputeRouteBudget(r Route) RouteBudget {
 		DeliverTimeout: DeliverTimeout(r.Timeout),
 		TaskTimeout:    TaskTimeout(r.Timeout),
 	}
-	rb.Backoff = addSat(r.Retry.Backoff(), LambdaServiceRetry.Backoff())
-	// Each Lambda service retry is a further invocation that may run to the
-	// task timeout; its retrier counts apart from the configured one.
-	serviceRetries := LambdaServiceRetry.MaxAttempts - 1
-	rb.WorstExecution = addSat(mulSat(rb.TaskTimeout, r.Retry.MaxAttempts), addSat(mulSat(rb.TaskTimeout, serviceRetries), rb.Backoff))
+	rb.Backoff = r.Retry.Backoff()
+	// Lambda's own errors have retriers of their own, counted apart from the
+	// configured one.
+	rb.LambdaRetries = lambdaRetriesWorst(rb.TaskTimeout)
+	rb.WorstExecution = addSat(mulSat(rb.TaskTimeout, r.Retry.MaxAttempts), addSat(rb.Backoff, rb.LambdaRetries))
 	rb.WorstExecution = addSat(rb.WorstExecution, notifyWorst(r))
 	return rb
 }
 
 // notifyWorst is the longest the Notify state can take: an invocation to its
-// task timeout, each Lambda service retry another, and their backoff; 0 when
-// the route never notifies.
+// task timeout and its retries of Lambda's own errors; 0 when the route never
+// notifies.
 func notifyWorst(r Route) time.Duration {
 	if r.Notify.When == NotifyNever {
 		return 0
 	}
-	return addSat(mulSat(NotifyTaskTimeout(), LambdaServiceRetry.MaxAttempts), LambdaServiceRetry.Backoff())
+	return addSat(NotifyTaskTimeout(), lambdaRetriesWorst(NotifyTaskTimeout()))
 }
 
 // WholeSeconds is d in whole seconds, rounded up: AWS takes integer seconds

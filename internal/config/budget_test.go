@@ -82,24 +82,26 @@ func TestComputeBudget(t *testing.T) {
 		sdk       time.Duration
 	}{
 		{
-			// (5 + 1 service retry) × 17s + (30s + 1s) backoff + (2 × 32s + 1s) notify.
+			// 5 × 17s + 30s backoff + Lambda retries (throttling: 5 × 1s +
+			// 1+2+4+8+8 s; a service fault: 17s + 1s) 46s + notify (32s and its
+			// Lambda retries, 28s + 33s) 93s.
 			name:      "example approval-progress, notify final, one message a batch",
 			batchSize: 1,
 			routes:    []Route{{Name: "p", Timeout: 10 * time.Second, Retry: example, Notify: Notify{When: NotifyFinal}}},
-			want:      []RouteBudget{{Route: "p", DeliverTimeout: 15 * time.Second, TaskTimeout: 17 * time.Second, Backoff: 31 * time.Second, WorstExecution: 198 * time.Second}},
-			forward:   228 * time.Second,
-			sdk:       208 * time.Second,
+			want:      []RouteBudget{{Route: "p", DeliverTimeout: 15 * time.Second, TaskTimeout: 17 * time.Second, Backoff: 30 * time.Second, LambdaRetries: 46 * time.Second, WorstExecution: 254 * time.Second}},
+			forward:   284 * time.Second,
+			sdk:       264 * time.Second,
 		},
 		{
 			name:      "no notify, fractional timeout rounds up",
 			batchSize: 2,
 			routes:    []Route{{Name: "p", Timeout: 9500 * time.Millisecond, Retry: example, Notify: Notify{When: NotifyNever}}},
-			want:      []RouteBudget{{Route: "p", DeliverTimeout: 15 * time.Second, TaskTimeout: 17 * time.Second, Backoff: 31 * time.Second, WorstExecution: 133 * time.Second}},
-			forward:   296 * time.Second,
-			sdk:       143 * time.Second,
+			want:      []RouteBudget{{Route: "p", DeliverTimeout: 15 * time.Second, TaskTimeout: 17 * time.Second, Backoff: 30 * time.Second, LambdaRetries: 46 * time.Second, WorstExecution: 161 * time.Second}},
+			forward:   352 * time.Second,
+			sdk:       171 * time.Second,
 		},
 		{
-			// (4 + 1) × 27s + (35s + 1s) + 65s; ten messages of one group back to back exceed Lambda's 900s.
+			// 4 × 27s + 35s + (28s + 28s) + 93s; ten messages of one group back to back exceed Lambda's 900s.
 			name:      "the example's two routes, a full batch",
 			batchSize: 10,
 			routes: []Route{
@@ -107,17 +109,17 @@ func TestComputeBudget(t *testing.T) {
 				{Name: "c", Timeout: 20 * time.Second, Retry: completed, Notify: Notify{When: NotifyEveryFailure}},
 			},
 			want: []RouteBudget{
-				{Route: "p", DeliverTimeout: 15 * time.Second, TaskTimeout: 17 * time.Second, Backoff: 31 * time.Second, WorstExecution: 198 * time.Second},
-				{Route: "c", DeliverTimeout: 25 * time.Second, TaskTimeout: 27 * time.Second, Backoff: 36 * time.Second, WorstExecution: 236 * time.Second},
+				{Route: "p", DeliverTimeout: 15 * time.Second, TaskTimeout: 17 * time.Second, Backoff: 30 * time.Second, LambdaRetries: 46 * time.Second, WorstExecution: 254 * time.Second},
+				{Route: "c", DeliverTimeout: 25 * time.Second, TaskTimeout: 27 * time.Second, Backoff: 35 * time.Second, LambdaRetries: 56 * time.Second, WorstExecution: 292 * time.Second},
 			},
 			forward: 900 * time.Second,
-			sdk:     246 * time.Second,
+			sdk:     302 * time.Second,
 		},
 		{
 			name:      "absurd retry saturates instead of wrapping",
 			batchSize: 10,
 			routes:    []Route{{Name: "x", Timeout: time.Second, Retry: Retry{MaxAttempts: 99999999, Interval: time.Second, BackoffRate: 2}, Notify: Notify{When: NotifyFinal}}},
-			want:      []RouteBudget{{Route: "x", DeliverTimeout: 6 * time.Second, TaskTimeout: 8 * time.Second, Backoff: math.MaxInt64, WorstExecution: math.MaxInt64}},
+			want:      []RouteBudget{{Route: "x", DeliverTimeout: 6 * time.Second, TaskTimeout: 8 * time.Second, Backoff: math.MaxInt64, LambdaRetries: 37 * time.Second, WorstExecution: math.MaxInt64}},
 			forward:   900 * time.Second,
 			sdk:       math.MaxInt64,
 		},

@@ -306,8 +306,8 @@ func (d *decoder) checkBudgets(c *Config, routes []routeNodes) {
 			notify = " + " + seconds(notifyWorst(r)) + " notify"
 		}
 		d.report(routes[i].node, indexPath("routes", i),
-			"worst case %s = (%d attempts + %d Lambda service retry) × %s + %s backoff%s, not under the %s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
-			seconds(rb.WorstExecution), r.Retry.MaxAttempts, LambdaServiceRetry.MaxAttempts-1, seconds(rb.TaskTimeout), seconds(rb.Backoff), notify, seconds(ExpressMaxDuration))
+			"worst case %s = %d attempts × %s + %s backoff + %s Lambda retries%s, not under the %s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
+			seconds(rb.WorstExecution), r.Retry.MaxAttempts, seconds(rb.TaskTimeout), seconds(rb.Backoff), seconds(rb.LambdaRetries), notify, seconds(ExpressMaxDuration))
 	}
 }
 

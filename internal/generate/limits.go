@@ -24,4 +24,8 @@ func (s Summary) writeLimits(b *strings.Builder) {
 	}
 	tw.Flush()
 	fmt.Fprintln(b, "  (a larger body is parked at once with reason too_large; the local twin answers 413)")
+
+	fmt.Fprintf(b, "\nLambda concurrency: up to %d deliver or notify invocations at once (queue.max_concurrency × batch_size);\n"+
+		"  give deliver that much reserved concurrency, or throttled invocations wait (docs/operations.md)\n",
+		s.ParallelInvocations)
 }

@@ -34,6 +34,10 @@ type Summary struct {
 	Routes          []RouteSummary
 	Budget          config.Budget
 	Cost            Cost
+
+	// ParallelInvocations is config.ParallelInvocations (queue.max_concurrency
+	// × batch_size).
+	ParallelInvocations int
 }
 
 // RouteSummary is one route's line of the summary.
@@ -73,6 +77,7 @@ func Summarize(cfg *config.Config) (Summary, error) {
 		Budget:         budget,
 		Cost:           EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
 	}
+	s.ParallelInvocations = cfg.ParallelInvocations()
 	if s.CreatesAPI {
 		s.API = cfg.Service
 	}
@@ -181,12 +186,13 @@ func (s Summary) WriteText(w io.Writer) error {
 
 	fmt.Fprintf(&b, "\nTime budget (Express limit %s)\n", config.ExpressMaxDuration)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROUTE\tATTEMPTS\tTASK TIMEOUT\tBACKOFF\tWORST-CASE EXECUTION")
+	fmt.Fprintln(tw, "ROUTE\tATTEMPTS\tTASK TIMEOUT\tBACKOFF\tLAMBDA RETRIES\tWORST-CASE EXECUTION")
 	for _, r := range s.Routes {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", r.Name, r.Attempts, r.Budget.TaskTimeout, r.Budget.Backoff, r.Budget.WorstExecution)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.Name, r.Attempts, r.Budget.TaskTimeout, r.Budget.Backoff, r.Budget.LambdaRetries, r.Budget.WorstExecution)
 	}
 	tw.Flush()
-	fmt.Fprintln(&b, "  (worst case: every attempt and Lambda service retry times out, each waits its capped backoff, then Notify)")
+	fmt.Fprintln(&b, "  (worst case: every attempt times out and waits its capped backoff, Lambda's own errors (throttling,\n"+
+		"   service faults) are retried to their limits on Deliver and on Notify, then Notify times out)")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  worst-case execution\t%s\n", s.Budget.WorstExecution)
 	fmt.Fprintf(tw, "  forward Lambda timeout\t%s\n", s.Budget.ForwardTimeout)

@@ -121,15 +121,20 @@ const (
 	ErrDataLimitExceeded = "States.DataLimitExceeded"
 )
 
-// LambdaServiceErrors are the Lambda service errors the Deliver task retries
-// (AWS's recommended list for lambda:invoke tasks).
-var LambdaServiceErrors = []string{
-	"Lambda.ClientExecutionTimeoutException",
-	"Lambda.ServiceException",
-	"Lambda.AWSLambdaException",
-	"Lambda.SdkClientException",
-	"Lambda.TooManyRequestsException",
-}
+// Errors Lambda itself raises when a workflow task invokes a function
+// (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html):
+// throttling, when the function has no concurrency left, and transient
+// service faults. The workflow retries each kind apart
+// (config.LambdaRetries).
+var (
+	LambdaThrottleErrors = []string{"Lambda.TooManyRequestsException"}
+	LambdaServiceErrors  = []string{
+		"Lambda.ClientExecutionTimeoutException",
+		"Lambda.ServiceException",
+		"Lambda.AWSLambdaException",
+		"Lambda.SdkClientException",
+	}
+)
 
 // Headers a target receives on every delivery.
 const (

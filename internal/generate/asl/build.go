@@ -109,7 +109,7 @@ func deliverState(r config.Route, budget config.RouteBudget, onFailure string) S
 		}
 		retry = append(retry, retrier(errs, r.Retry))
 	}
-	retry = append(retry, retrier(slices.Clone(webhook.LambdaServiceErrors), config.LambdaServiceRetry))
+	retry = append(retry, lambdaRetriers()...)
 	return State{
 		Type:     TypeTask,
 		Comment:  "One delivery attempt by the deliver function; Webhook.Permanent is not retried.",
@@ -175,10 +175,20 @@ func notifyState() State {
 		},
 		ResultPath:     NullPath(),
 		TimeoutSeconds: config.WholeSeconds(config.NotifyTaskTimeout()),
-		Retry:          []Retrier{retrier(slices.Clone(webhook.LambdaServiceErrors), config.LambdaServiceRetry)},
+		Retry:          lambdaRetriers(),
 		Catch:          []Catcher{{ErrorEquals: []string{ErrorAll}, ResultPath: PathOf(PathNotifyError), Next: StateRethrow}},
 		Next:           StateRethrow,
 	}
+}
+
+// lambdaRetriers retry Lambda's own errors (config.LambdaRetries), one
+// retrier per kind.
+func lambdaRetriers() []Retrier {
+	var out []Retrier
+	for _, lr := range config.LambdaRetries {
+		out = append(out, retrier(slices.Clone(lr.Errors), lr.Retry))
+	}
+	return out
 }
 
 // retrier is the ASL form of a retry policy; MaxAttempts in config counts

@@ -52,14 +52,17 @@ func TestBuildEveryTaskRetriesAndCatches(t *testing.T) {
 			if s.TimeoutSeconds == 0 {
 				t.Errorf("%s: no TimeoutSeconds", name)
 			}
-			last := s.Retry[len(s.Retry)-1]
-			if !slices.Equal(last.ErrorEquals, webhook.LambdaServiceErrors) {
-				t.Errorf("%s: last retrier is %v, want the Lambda service errors", name, last.ErrorEquals)
+			// The last retriers are config.LambdaRetries, in order.
+			if len(s.Retry) < len(config.LambdaRetries) {
+				t.Fatalf("%s: %d retriers, fewer than config.LambdaRetries", name, len(s.Retry))
 			}
-			svc := config.LambdaServiceRetry
-			if last.EffectiveMaxAttempts() != svc.MaxAttempts-1 || last.EffectiveIntervalSeconds() != int(svc.Interval.Seconds()) ||
-				last.EffectiveBackoffRate() != svc.BackoffRate || last.JitterStrategy != string(svc.Jitter) {
-				t.Errorf("%s: Lambda service retrier %+v does not match config.LambdaServiceRetry %+v", name, last, svc)
+			for i, lr := range config.LambdaRetries {
+				got := s.Retry[len(s.Retry)-len(config.LambdaRetries)+i]
+				if !slices.Equal(got.ErrorEquals, lr.Errors) || got.EffectiveMaxAttempts() != lr.Retry.MaxAttempts-1 ||
+					got.EffectiveIntervalSeconds() != int(lr.Retry.Interval.Seconds()) || got.EffectiveBackoffRate() != lr.Retry.BackoffRate ||
+					got.MaxDelaySeconds != config.WholeSeconds(lr.Retry.MaxDelay) || got.JitterStrategy != string(lr.Retry.Jitter) {
+					t.Errorf("%s: retrier %+v does not match config.LambdaRetries' %s %+v", name, got, lr.Name, lr.Retry)
+				}
 			}
 			for _, r := range s.Retry {
 				for _, e := range r.ErrorEquals {
@@ -91,8 +94,8 @@ func TestBuildDeliverFollowsRetryPolicy(t *testing.T) {
 			t.Errorf("Deliver FunctionName = %v", d.Parameters["FunctionName"])
 		}
 		if r.Retry.MaxAttempts == 1 {
-			if len(d.Retry) != 1 {
-				t.Fatalf("max_attempts 1: Retry = %+v, want only the Lambda service retrier", d.Retry)
+			if len(d.Retry) != len(config.LambdaRetries) {
+				t.Fatalf("max_attempts 1: Retry = %+v, want only the retriers of Lambda's own errors", d.Retry)
 			}
 			return
 		}

@@ -9,9 +9,9 @@
 // Deliver invokes the deliver function once per attempt. Its first retrier
 // retries Webhook.Retryable (and States.Timeout when the route retries
 // timeouts) with the route's interval, attempts, backoff, maximum delay and
-// jitter; it is left out when max_attempts is 1. Its second retrier retries
-// Lambda service errors (throttling, service faults) with the fixed
-// config.LambdaServiceRetry; Step Functions counts each retrier apart, so
+// jitter; it is left out when max_attempts is 1. Its other retriers retry
+// Lambda's own errors, one per kind of config.LambdaRetries (throttling with
+// backoff, service faults once); Step Functions counts each retrier apart, so
 // config.ComputeRouteBudget adds those invocations to the worst case.
 // Webhook.Permanent matches no retrier: a permanent error goes straight to
 // the Catch. So does an error of the deliver function itself (a crash or its
@@ -34,7 +34,7 @@
 //     branch notifies would be a state without a decision).
 //   - never: the Catch leads straight to Rethrow and there is no Notify state.
 //
-// Notify retries Lambda service errors like Deliver; any other failure is
+// Notify retries Lambda's own errors like Deliver; any other failure is
 // caught into $.notifyError and the execution still ends in Rethrow, so a
 // broken notifier never hides the delivery error. Rethrow is a Fail state with
 // ErrorPath $.error.Error and CausePath $.error.Cause: the execution fails with

@@ -133,7 +133,7 @@ func TestLocalStepFunctionsExecutesWorkflow(t *testing.T) {
 		r.Notify.When = config.NotifyFinal
 	}
 	yes, no := ptr(true), ptr(false)
-	serviceAttempts := config.LambdaServiceRetry.MaxAttempts
+	throttledAttempts := config.LambdaRetries[0].Retry.MaxAttempts
 	cases := []sfnCase{
 		{name: "success", finalAttempt: no, deliver: []string{"ok"},
 			wantStatus: "SUCCEEDED", wantDeliver: 1},
@@ -152,7 +152,7 @@ func TestLocalStepFunctionsExecutesWorkflow(t *testing.T) {
 		{name: "notify failure keeps the original error", finalAttempt: yes, deliver: []string{retryable}, notify: []string{"Notify.Broken"},
 			wantStatus: "FAILED", wantError: retryable, wantDeliver: 3, wantNotify: 1},
 		{name: "notify throttled is retried, original error kept", finalAttempt: yes, deliver: []string{permanent}, notify: []string{throttled},
-			wantStatus: "FAILED", wantError: permanent, wantDeliver: 1, wantNotify: serviceAttempts},
+			wantStatus: "FAILED", wantError: permanent, wantDeliver: 1, wantNotify: throttledAttempts},
 		{name: "Lambda service error is retried apart", finalAttempt: no, deliver: []string{retryable, throttled, retryable, "ok"},
 			wantStatus: "SUCCEEDED", wantDeliver: 4},
 		{name: "every failure notifies", finalAttempt: no, deliver: []string{retryable}, notify: []string{"ok"},

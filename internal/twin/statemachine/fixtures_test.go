@@ -84,7 +84,7 @@ const (
 	outcomeOK        = "ok"
 	outcomeRetryable = "retryable" // webhook.ErrRetryable function error
 	outcomePermanent = "permanent" // webhook.ErrPermanent function error
-	outcomeThrottled = "throttled" // Lambda.TooManyRequestsException (service error)
+	outcomeThrottled = "throttled" // Lambda.TooManyRequestsException (throttling)
 	outcomeTimeout   = "timeout"   // the function runs past the task's TimeoutSeconds
 )
 
@@ -132,8 +132,10 @@ var scenarios = []scenario{
 		wantStatus: StatusFailed, wantError: webhook.ErrPermanent, wantDeliver: 1},
 	{name: "throttling has its own retrier", notify: config.NotifyFinal, deliver: []string{outcomeThrottled, outcomeRetryable, outcomeRetryable, outcomeOK},
 		wantStatus: StatusSucceeded, wantDeliver: 4, wantRetryIDs: []int{0, 1, 2, 3}},
-	{name: "throttling twice exhausts the service retrier", notify: config.NotifyFinal, deliver: []string{outcomeThrottled},
-		wantStatus: StatusFailed, wantError: "Lambda.TooManyRequestsException", wantDeliver: 2},
+	{name: "throttling is retried with backoff until the function has room", notify: config.NotifyFinal, deliver: []string{outcomeThrottled, outcomeThrottled, outcomeThrottled, outcomeThrottled, outcomeThrottled, outcomeOK},
+		wantStatus: StatusSucceeded, wantDeliver: 6, wantRetryIDs: []int{0, 1, 2, 3, 4, 5}},
+	{name: "throttling exhausts its own retrier", notify: config.NotifyFinal, deliver: []string{outcomeThrottled},
+		wantStatus: StatusFailed, wantError: "Lambda.TooManyRequestsException", wantDeliver: config.LambdaRetries[0].Retry.MaxAttempts},
 	{name: "task timeout is retried", notify: config.NotifyFinal, deliver: []string{outcomeTimeout, outcomeOK},
 		wantStatus: StatusSucceeded, wantDeliver: 2, wantRetryIDs: []int{0, 1}},
 	{name: "task timeouts exhaust retries", notify: config.NotifyFinal, final: true, deliver: []string{outcomeTimeout}, notifyF: []string{outcomeOK},

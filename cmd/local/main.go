@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "local: %v\n", err)
 		return 1
 	}
-	printBanner(stdout, cfg, t, useDemo, !demo.set && *override == "", *data)
+	printBanner(stdout, cfg, t, useDemo, !demo.set && *override == "", *fast, *data)
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "local: shutting down (ingress answers 503, running deliveries finish or are released)…")
@@ -152,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printBanner(w io.Writer, cfg *config.Config, t *twin.Twin, demo, auto bool, data string) {
+func printBanner(w io.Writer, cfg *config.Config, t *twin.Twin, demo, auto, fast bool, data string) {
 	fmt.Fprintf(w, "webhookq local twin for %s, data in %s\n\n", cfg.Service, data)
 	fmt.Fprintf(w, "ingress (webhooks only) on %s\n", t.IngressURL)
 	for _, r := range cfg.Routes {
@@ -170,6 +170,27 @@ func printBanner(w io.Writer, cfg *config.Config, t *twin.Twin, demo, auto bool,
 		}
 		fmt.Fprintf(w, "  demo target   %s%s/   status: GET %s%s/status, fail: POST …/fail?count=N, recover: POST …/recover%s\n",
 			t.ControlURL, twin.DemoTargetPath, t.ControlURL, twin.DemoTargetPath, why)
+	}
+	fmt.Fprintln(w, "inbound signature checks")
+	for _, c := range t.SignatureChecks() {
+		var state string
+		switch {
+		case c.Scheme == config.VerifyNone:
+			state = "none by the config (" + c.Detail + ")"
+		case c.On:
+			state = "ON"
+			if c.Detail != "" {
+				state += " (" + c.Detail + ")"
+			}
+		default:
+			state = "OFF: its secret is not set (see the note below)"
+		}
+		fmt.Fprintf(w, "  %-14s %s: %s\n", c.Route, c.Scheme, state)
+	}
+	if fast {
+		fmt.Fprintf(w, "retries         -fast-retries: retry and redelivery waits divided by %d (timeouts as configured)\n", fastRetryScale)
+	} else {
+		fmt.Fprintf(w, "retries         waits as configured (-fast-retries divides them by %d for a demo)\n", fastRetryScale)
 	}
 	for _, warn := range t.Warnings {
 		fmt.Fprintf(w, "  note: %s\n", warn)

@@ -216,3 +216,37 @@ func TestAllExampleTargets(t *testing.T) {
 		}
 	}
 }
+
+// The banner says which inbound signature checks run and whether the retry
+// waits are shortened.
+func TestBannerSaysChecksAndRetries(t *testing.T) {
+	const secretVar = "WEBHOOKQ_SECRET_SALES_APPROVALS_WORKFLOW_SAAS_SIGNING_SECRET"
+	for _, tc := range []struct {
+		name   string
+		secret string
+		flags  []string
+		want   []string
+	}{
+		{"secret set, fast retries", "the-sender-secret", []string{"-fast-retries"}, []string{
+			"approval-progress hmac: ON (header X-Workflow-Signature)",
+			"-fast-retries: retry and redelivery waits divided by 20",
+		}},
+		{"secret unset", "", nil, []string{
+			"approval-progress hmac: OFF: its secret is not set",
+			"retries         waits as configured",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(secretVar, tc.secret)
+			s := start(t, tc.flags...)
+			s.bannerURL(t, "retries") // after the checks
+			for _, want := range tc.want {
+				if !strings.Contains(s.stdout.String(), want) {
+					t.Errorf("the banner does not say %q:\n%s", want, s.stdout.String())
+				}
+			}
+			s.stop()
+			<-s.done
+		})
+	}
+}

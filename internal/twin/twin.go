@@ -135,7 +135,9 @@ type Twin struct {
 	// SNS not used), one line each.
 	Warnings []string
 
-	cfg     *config.Config
+	cfg *config.Config
+	// local is cfg as the twin runs it (localConfig).
+	local   *config.Config
 	store   *fifo.Store
 	history *bolt.DB
 	// boltHistory writes into history; asyncHistory is written behind the
@@ -262,13 +264,13 @@ func (t *Twin) localRoutes(o Options) (*config.Config, *envSecrets) {
 	}
 	seen := map[string]bool{}
 	secrets := newEnvSecrets(lookup)
-	local := localConfig(t.cfg, secrets, targetBase, func(w string) {
+	t.local = localConfig(t.cfg, secrets, targetBase, func(w string) {
 		if !seen[w] {
 			seen[w] = true
 			t.Warnings = append(t.Warnings, w)
 		}
 	})
-	return local, secrets
+	return t.local, secrets
 }
 
 // Store is the twin's queue store.

@@ -64,6 +64,7 @@ func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsCli
 		Redrive: &redrive.Tool{SQS: sqsClient, SourceURL: t.QueueURL, DLQURL: t.DLQURL, Hold: 30 * time.Second, EmptyReceives: 2,
 			MaxRedrives: redrive.DefaultMaxRedrives},
 		Mapping:  t.mappings,
+		Stale:    t.Stale,
 		Notified: t.Notifications,
 		Demo:     t.demo,
 		DemoPath: DemoTargetPath,

@@ -137,7 +137,9 @@ type Twin struct {
 
 	cfg *config.Config
 	// local is cfg as the twin runs it (localConfig).
-	local   *config.Config
+	local *config.Config
+	// watcher notices routes.yaml and workflows/ changing on disk.
+	watcher *watcher
 	store   *fifo.Store
 	history *bolt.DB
 	// boltHistory writes into history; asyncHistory is written behind the
@@ -169,6 +171,7 @@ func Start(o Options) (_ *Twin, err error) {
 	if t.grace <= 0 {
 		t.grace = 10 * time.Second
 	}
+	t.watcher = newWatcher(cfg.Path, o.WorkflowsDir)
 	workflows, err := checkWorkflows(cfg, o.WorkflowsDir)
 	if err != nil {
 		return nil, err
@@ -223,6 +226,7 @@ func Start(o Options) (_ *Twin, err error) {
 	if ingressTimeout <= 0 {
 		ingressTimeout = DefaultIngressReadTimeout
 	}
+	t.watcher.start(func(note string) { t.log.Warn("local: " + note) })
 	t.serve(ingressListener, ingressHandler, ingressTimeout)
 	// The control plane's requests are small, but its answers may take
 	// minutes (StartSyncExecution, long polls): only the headers are timed.
@@ -231,6 +235,7 @@ func Start(o Options) (_ *Twin, err error) {
 		for _, srv := range t.servers {
 			_ = srv.Close()
 		}
+		t.watcher.Stop()
 		return nil, err
 	}
 	for _, w := range t.Warnings {
@@ -273,6 +278,10 @@ func (t *Twin) localRoutes(o Options) (*config.Config, *envSecrets) {
 	return t.local, secrets
 }
 
+// Stale says what changed on disk since the twin started (routes.yaml, the
+// workflows) and that it must be restarted to use it; empty while nothing did.
+func (t *Twin) Stale() []string { return t.watcher.Stale() }
+
 // Store is the twin's queue store.
 func (t *Twin) Store() *fifo.Store { return t.store }
 
@@ -286,6 +295,7 @@ func (t *Twin) Demo() *demotarget.Target { return t.demo }
 // a restart resumes from there.
 func (t *Twin) Shutdown(ctx context.Context) error {
 	t.stopOnce.Do(func() {
+		t.watcher.Stop()
 		t.ingress.Close()
 		t.poller.Stop(t.grace)
 		var errs []error

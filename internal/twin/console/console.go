@@ -76,7 +76,10 @@ type Options struct {
 	Redrive Mover
 	// Mapping is the forward event source mapping, paused and resumed from
 	// the queues page.
-	Mapping  Mapping
+	Mapping Mapping
+	// Stale says what changed on disk since the twin started; every page
+	// shows it.
+	Stale    func() []string
 	Notified func() []Notification
 	// Demo, when set, is shown with its controls, mounted at DemoPath.
 	Demo     *demotarget.Target
@@ -130,6 +133,8 @@ type layout struct {
 	// Mapping is the forward event source mapping's state (Enabled,
 	// Disabling, Disabled); empty without one.
 	Mapping string
+	// Stale: what changed on disk since the twin started.
+	Stale []string
 }
 
 func (p *Page) layout(r *http.Request, title string) layout {
@@ -145,6 +150,9 @@ func (p *Page) layout(r *http.Request, title string) layout {
 	}
 	if p.o.Mapping != nil {
 		l.Mapping = p.o.Mapping.State()
+	}
+	if p.o.Stale != nil {
+		l.Stale = p.o.Stale()
 	}
 	return l
 }

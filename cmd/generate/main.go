@@ -239,32 +239,34 @@ func envSecretRefs(cfg *config.Config) []string {
 }
 
 // check compares the generated files with the ones below out, prints a diff
-// for each difference and returns exitInvalid when anything is stale.
+// for each difference, closes with the names of them all (the diffs may be
+// long), and returns exitInvalid when anything is stale.
 func check(out string, files map[string][]byte, stale []string, stdout io.Writer) (int, error) {
-	code := exitOK
+	var named []string
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		onDisk, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(p)))
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			fmt.Fprintf(stdout, "%s: missing\n", p)
 			fmt.Fprint(stdout, unifiedDiff("/dev/null", "b/"+p, "", string(files[p])))
-			code = exitInvalid
+			named = append(named, p+" (missing)")
 		case err != nil:
 			return exitFailed, err
 		case !bytes.Equal(onDisk, files[p]):
 			fmt.Fprintf(stdout, "%s: stale\n", p)
 			fmt.Fprint(stdout, unifiedDiff("a/"+p, "b/"+p, string(onDisk), string(files[p])))
-			code = exitInvalid
+			named = append(named, p)
 		}
 	}
 	for _, p := range stale {
 		fmt.Fprintf(stdout, "%s: no longer generated (its route is gone); generate deletes it\n", p)
-		code = exitInvalid
+		named = append(named, p+" (no longer generated)")
 	}
-	if code != exitOK {
-		fmt.Fprintln(stdout, "generated files are stale: run go run ./cmd/generate and commit the result")
+	if len(named) == 0 {
+		return exitOK, nil
 	}
-	return code, nil
+	fmt.Fprintf(stdout, "%d generated file(s) stale: %s\nrun go run ./cmd/generate and commit the result\n", len(named), strings.Join(named, ", "))
+	return exitInvalid, nil
 }
 
 // write puts every file in place atomically and deletes the stale workflows.

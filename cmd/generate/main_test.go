@@ -101,6 +101,9 @@ func TestCheckReportsStaleMissingAndRemovedFiles(t *testing.T) {
 		"-  \"StartAt\": \"Edited\",\n+  \"StartAt\": \"Deliver\",\n",
 		"terraform/generated.tf.json: missing\n",
 		"workflows/old-route.asl.json: no longer generated",
+		// The closing line names them all: the diffs above may be long.
+		"3 generated file(s) stale: terraform/generated.tf.json (missing), workflows/approval-progress.asl.json, workflows/old-route.asl.json (no longer generated)\n" +
+			"run go run ./cmd/generate and commit the result\n",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("check output lacks %q:\n%s", want, stdout)

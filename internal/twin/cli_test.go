@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/twin"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -121,4 +123,46 @@ func TestAWSToolsAgainstTwin(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// docs/local.md's AWS CLI example runs as written (with the twin's address
+// in place of the default one): its export line gives the CLI credentials
+// and a region, which the AWS CLI refuses to run without.
+func TestLocalDocAWSCLIExample(t *testing.T) {
+	awsBin, err := exec.LookPath("aws")
+	if err != nil {
+		t.Fatal("the AWS CLI is not on PATH; run scripts/setup (pip install awscli)")
+	}
+	root := testenv.RepoRoot(t)
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "local.md"))
+	must(t, err)
+	cfg, err := config.Load(filepath.Join(root, "config", "routes.yaml"))
+	must(t, err)
+	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: filepath.Join(root, "workflows"), DemoTarget: true})
+
+	// A clean environment: no credentials or region but the doc's.
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull, "AWS_PAGER="}
+	var command string
+	for _, line := range strings.Split(strings.ReplaceAll(string(doc), "\\\n", ""), "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, "export "); ok {
+			if i := strings.Index(rest, "#"); i >= 0 {
+				rest = rest[:i]
+			}
+			env = append(env, strings.Fields(rest)...)
+		}
+		if strings.HasPrefix(line, "aws --endpoint-url http://127.0.0.1:8081 sqs ") && command == "" {
+			command = strings.ReplaceAll(line, "http://127.0.0.1:8081", tw.ControlURL)
+		}
+	}
+	if command == "" {
+		t.Fatal("docs/local.md has no 'aws --endpoint-url http://127.0.0.1:8081 sqs …' example")
+	}
+	fields := strings.Fields(command)
+	cmd := exec.Command(awsBin, fields[1:]...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "QueueArn") {
+		t.Fatalf("%s\nwith %q: %v\n%s", command, env[4:], err, out)
+	}
 }

@@ -157,7 +157,7 @@ func (d *Deliverer) Deliver(ctx context.Context, req webhook.DeliverRequest) (we
 	if !ok {
 		return webhook.DeliverResult{}, &Failure{Message: fmt.Sprintf("attempt %d: unknown route %q", req.Attempt(), webhook.Bound(env.Route, 64))}
 	}
-	a := attempt{d: d, route: route, req: req}
+	a := attempt{d: d, route: route, req: req, end: stateEnd(ctx, d.now(), route)}
 	return a.run(ctx)
 }
 
@@ -165,7 +165,29 @@ type attempt struct {
 	d     *Deliverer
 	route config.Route
 	req   webhook.DeliverRequest
+	// end is when the attempt must have answered (stateEnd).
+	end time.Time
 }
+
+// stateEnd is when an attempt that starts now must have answered, so that it
+// never outlives its Task state. Step Functions does not stop the function
+// when the state times out: it starts the next attempt, and an attempt still
+// running then (a slow answer, a Retry-After wait) would deliver the same
+// webhook twice at once. The deliver function's own timeout is the largest
+// route's, so the route's share is used instead: config.DeliverTimeout, 2 s
+// short of the state's TimeoutSeconds (config.TaskTimeout) for the time the
+// invocation took to reach the function, less deadlineMargin to report the
+// outcome; and never past the Lambda's own deadline.
+func stateEnd(ctx context.Context, now time.Time, route config.Route) time.Time {
+	left := config.DeliverTimeout(route.Timeout)
+	if dl, ok := ctx.Deadline(); ok {
+		left = min(left, time.Until(dl))
+	}
+	return now.Add(left - deadlineMargin)
+}
+
+// left is how long the attempt may still take.
+func (a attempt) left() time.Duration { return a.end.Sub(a.d.now()) }
 
 func (a attempt) prefix() string {
 	return fmt.Sprintf("attempt %d/%d", a.req.Attempt(), a.route.Retry.MaxAttempts)
@@ -206,14 +228,14 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 	if timeout <= 0 {
 		timeout = config.DefaultTargetTimeout
 	}
-	// The attempt ends at its timeout, or just before the Lambda's own
-	// deadline so the outcome is still reported.
-	deadline := time.Now().Add(timeout)
-	byLambda := false
-	if dl, ok := ctx.Deadline(); ok && dl.Add(-deadlineMargin).Before(deadline) {
-		deadline, byLambda = dl.Add(-deadlineMargin), true
+	// The request gets the route's timeout, or what is left of the
+	// attempt's time if that is less (a slow secret read, the Lambda's own
+	// deadline).
+	wait, byDeadline := timeout, false
+	if left := a.left(); left < wait {
+		wait, byDeadline = max(left, 0), true
 	}
-	actx, cancel := context.WithDeadline(ctx, deadline)
+	actx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, target.String(), bytes.NewReader(body))
 	if err != nil {
@@ -224,7 +246,7 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 	start := time.Now()
 	resp, err := a.d.client.Do(hreq)
 	if err != nil {
-		return webhook.DeliverResult{}, a.transportFailure(actx, byLambda, where, timeout, err)
+		return webhook.DeliverResult{}, a.transportFailure(actx, byDeadline, where, timeout, err)
 	}
 	excerpt := readExcerpt(resp.Body)
 	resp.Body.Close()
@@ -349,11 +371,11 @@ func (a attempt) classify(o config.Outcome, msg string) *Failure {
 	return &Failure{Outcome: o, Class: class, Message: msg + " (" + string(o) + " is not in retry.on)"}
 }
 
-func (a attempt) transportFailure(actx context.Context, byLambda bool, where string, timeout time.Duration, err error) *Failure {
+func (a attempt) transportFailure(actx context.Context, byDeadline bool, where string, timeout time.Duration, err error) *Failure {
 	var ne net.Error
 	switch {
-	case actx.Err() != nil && byLambda:
-		return a.classify(config.OutcomeTimeout, fmt.Sprintf("%s: %s: the function ran out of time before the target answered", a.prefix(), where))
+	case actx.Err() != nil && byDeadline:
+		return a.classify(config.OutcomeTimeout, fmt.Sprintf("%s: %s: the attempt ran out of time (its Task state's or the function's) before the target answered", a.prefix(), where))
 	case actx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()):
 		return a.classify(config.OutcomeTimeout, fmt.Sprintf("%s: %s: no answer within %s", a.prefix(), where, timeout))
 	}
@@ -391,8 +413,9 @@ func (a attempt) statusFailure(ctx context.Context, where string, resp *http.Res
 	return &Failure{Class: metrics.ClassClientError, Message: msg}
 }
 
-// honourRetryAfter waits out a short Retry-After inside the function when the
-// Lambda's remaining time allows, so the workflow's next attempt comes no
+// honourRetryAfter waits out a short Retry-After inside the function when
+// the attempt's remaining time allows (the wait must end before its Task
+// state times out, see stateEnd), so the workflow's next attempt comes no
 // sooner than the target asked; a longer one is left to the workflow's
 // backoff. It returns what it did, for the cause.
 func (a attempt) honourRetryAfter(ctx context.Context, value string) string {
@@ -406,11 +429,11 @@ func (a attempt) honourRetryAfter(ctx context.Context, value string) string {
 	if wait <= 0 {
 		return ""
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl)-deadlineMargin < wait {
-		return fmt.Sprintf("; Retry-After %s exceeds the function's remaining time, left to the workflow's backoff", wait)
-	}
 	if wait > a.route.Timeout {
 		return fmt.Sprintf("; Retry-After %s exceeds the attempt timeout %s, left to the workflow's backoff", wait, a.route.Timeout)
+	}
+	if left := a.left(); wait > left {
+		return fmt.Sprintf("; Retry-After %s exceeds the %s the attempt has left before its Task state times out, left to the workflow's backoff", wait, max(left, 0).Truncate(time.Second))
 	}
 	if err := a.d.sleep(ctx, wait); err != nil {
 		return fmt.Sprintf("; Retry-After %s interrupted", wait)

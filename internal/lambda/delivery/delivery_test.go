@@ -407,7 +407,7 @@ func TestRetryAfter(t *testing.T) {
 		{"seconds, waited", "1", 0, time.Second, "; waited Retry-After 1s"},
 		{"http-date, waited", now.Add(2 * time.Second).Format(http.TimeFormat), 0, 2 * time.Second, "; waited Retry-After 2s"},
 		{"longer than the attempt timeout", "30", 0, 0, "; Retry-After 30s exceeds the attempt timeout 5s, left to the workflow's backoff"},
-		{"longer than the Lambda has left", "3", 2 * time.Second, 0, "; Retry-After 3s exceeds the function's remaining time, left to the workflow's backoff"},
+		{"longer than the Lambda has left", "3", 2 * time.Second, 0, "; Retry-After 3s exceeds the 1s the attempt has left before its Task state times out, left to the workflow's backoff"},
 		{"date in the past", now.Add(-time.Minute).Format(http.TimeFormat), 0, 0, "target answered 429 Too Many Requests"},
 		{"garbage", "soon", 0, 0, `; Retry-After "soon" not understood`},
 	}
@@ -634,7 +634,7 @@ func TestLambdaDeadlineBoundsTheAttempt(t *testing.T) {
 	_, err := d.Deliver(ctx, request("{}", 0))
 	var f *Failure
 	if !errors.As(err, &f) || !f.Retryable || f.Outcome != config.OutcomeTimeout ||
-		!strings.HasSuffix(f.Message, "the function ran out of time before the target answered") {
+		!strings.HasSuffix(f.Message, "the attempt ran out of time (its Task state's or the function's) before the target answered") {
 		t.Fatalf("Deliver = %v, want a retryable timeout naming the function's deadline", err)
 	}
 	if ctx.Err() != nil {
@@ -693,5 +693,79 @@ func TestFunctionErrorsAreBounded(t *testing.T) {
 	if ie.Type != webhook.ErrPermanent || len(ie.Message) > webhook.MaxCauseBytes || len(ie.StackTrace) != 0 ||
 		!strings.HasPrefix(ie.Message, "attempt 1: internal error: a panic message") {
 		t.Errorf("a panic reported as %q: %q (%d bytes, %d stack frames)", ie.Type, ie.Message[:min(len(ie.Message), 80)], len(ie.Message), len(ie.StackTrace))
+	}
+}
+
+// stepClock is a clock that moves only when told: the target's answer and
+// Sleep advance it.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *stepClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// An attempt, a Retry-After wait included, ends before its Task state times
+// out — however long the deliver function's own timeout (here the slower
+// route's, 25 s) would let it run. Step Functions starts the next attempt
+// when the state times out without stopping the function, so an attempt that
+// outlived it would deliver the webhook twice at once.
+func TestAttemptNeverOutlivesItsTaskState(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		answerIn   time.Duration // how long the target takes to answer 429
+		retryAfter string
+		wantWait   bool
+	}{
+		{"a slow 429 whose Retry-After would pass the state's timeout is not waited", 9 * time.Second, "9", false},
+		{"a slow 429 whose Retry-After fits is waited", 9 * time.Second, "5", true},
+		{"a fast 429 waits up to the attempt timeout", time.Second, "10", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig("https://t.test", allOutcomes)
+			cfg.Routes[0].Timeout = 10 * time.Second
+			slow := cfg.Routes[0]
+			slow.Name, slow.Timeout = "slow", 20*time.Second
+			cfg.Routes = append(cfg.Routes, slow)
+			clock := &stepClock{now: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
+			var waited time.Duration
+			d := newDeliverer(t, cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
+				clock.advance(tc.answerIn)
+				return answer(http.StatusTooManyRequests, http.Header{"Retry-After": {tc.retryAfter}}, "")(r)
+			}), func(c *Config) {
+				c.Now = clock.Now
+				c.Sleep = func(_ context.Context, w time.Duration) error { waited = w; clock.advance(w); return nil }
+			})
+			// The Lambda's own deadline: the deliver function's timeout is
+			// the largest route's (25 s), longer than this route's state.
+			ctx, cancel := context.WithTimeout(context.Background(), config.DeliverTimeout(slow.Timeout))
+			defer cancel()
+			start := clock.Now()
+			_, err := d.Deliver(ctx, request("{}", 0))
+			var f *Failure
+			if !errors.As(err, &f) || !f.Retryable {
+				t.Fatalf("Deliver = %v, want a retryable 429", err)
+			}
+			took := clock.Now().Sub(start)
+			stateTimeout := config.TaskTimeout(cfg.Routes[0].Timeout)
+			if took+deadlineMargin > config.DeliverTimeout(cfg.Routes[0].Timeout) || took >= stateTimeout {
+				t.Errorf("the attempt took %s (waited %s); its Task state times out after %s: the next attempt would overlap it", took, waited, stateTimeout)
+			}
+			if (waited > 0) != tc.wantWait {
+				t.Errorf("waited %s, want a wait: %v (%s)", waited, tc.wantWait, f.Message)
+			}
+		})
 	}
 }

@@ -10,6 +10,9 @@ locals {
       (local.webhookq.env.state_machine_arn_prefix) = local.state_machine_arn_prefix
       (local.webhookq.env.queue_url)                = aws_sqs_queue.main.url
       (local.webhookq.env.dlq_url)                  = aws_sqs_queue.dlq.url
+      # By name from the locals: the function's own attribute would make the
+      # resource refer to itself.
+      (local.webhookq.env.notify_function) = local.functions.notify.name
     }
     deliver = {}
     notify  = {}
@@ -44,6 +47,15 @@ locals {
         Effect   = "Allow"
         Action   = ["sqs:SendMessage"]
         Resource = [aws_sqs_queue.dlq.arn]
+      },
+      {
+        # A message it parks without the workflow having notified (one that
+        # can never run, or whose final execution never reached Notify) is
+        # announced by invoking notify asynchronously.
+        Sid      = "AnnounceParkedMessages"
+        Effect   = "Allow"
+        Action   = ["lambda:InvokeFunction"]
+        Resource = [aws_lambda_function.function["notify"].arn]
       },
     ]
     deliver = concat(
@@ -193,9 +205,18 @@ resource "aws_lambda_function" "function" {
   depends_on = [aws_cloudwatch_log_group.function]
 }
 
+# The forwarder invokes notify asynchronously. Lambda retries a failed
+# asynchronous invocation twice by default; each retry would send the same
+# notification again, so notify gets none (a throttled event still waits in
+# Lambda's queue, up to six hours, without running twice).
+resource "aws_lambda_function_event_invoke_config" "notify" {
+  function_name          = aws_lambda_function.function["notify"].function_name
+  maximum_retry_attempts = 0
+}
+
 # SQS → forward. A record whose execution did not succeed is reported as a
-# batch item failure, so SQS redelivers it (and in the end moves it to the DLQ)
-# while the rest of the batch is deleted.
+# batch item failure, so SQS redelivers it while the rest of the batch is
+# deleted; the forwarder parks what failed for good in the DLQ itself.
 resource "aws_lambda_event_source_mapping" "forward" {
   event_source_arn        = aws_sqs_queue.main.arn
   function_name           = aws_lambda_function.function["forward"].arn

@@ -1,8 +1,9 @@
-# The FIFO queue orders webhooks per message group; after max_receive_count
-# failed receives SQS moves a message to the FIFO dead-letter queue, where
-# cmd/redrive finds it (alarms.tf watches both). Both are encrypted at rest
-# with SQS-managed keys (which API Gateway and Lambda can use without a KMS
-# grant).
+# The FIFO queue orders webhooks per message group; the forwarder parks a
+# webhook whose retry window ran out in the FIFO dead-letter queue, where
+# cmd/redrive finds it (alarms.tf watches both). SQS's redrive policy is a
+# backstop whose maxReceiveCount the generator derives from the retry policy
+# (docs/config.md). Both are encrypted at rest with SQS-managed keys (which
+# API Gateway and Lambda can use without a KMS grant).
 #
 # Message sizes (config.QueueMaxMessageBytes): the DLQ takes the largest the
 # provider allows (256 KiB); the queue that less the failure record the

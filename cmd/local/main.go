@@ -41,7 +41,7 @@ import (
 	"github.com/webhookq/webhookq/internal/twin"
 )
 
-// fastRetryScale is how much -fast-retries shortens the retry waits.
+// fastRetryScale is how much -fast-retries shortens the retry waits and window.
 const fastRetryScale = 20
 
 func main() {
@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&demo, "demo-target", "start the demo target and deliver every route to it (default: when all targets are example hosts)")
 	failRate := fs.Float64("demo-fail-rate", 0, "the demo target fails this share of deliveries (0..1)")
 	override := fs.String("target-override", "", "deliver every route to this base URL instead (the target path is kept)")
-	fast := fs.Bool("fast-retries", false, fmt.Sprintf("divide retry and redelivery waits by %d (timeouts stay as configured)", fastRetryScale))
+	fast := fs.Bool("fast-retries", false, fmt.Sprintf("divide retry and redelivery waits and the retry window by %d (timeouts stay as configured)", fastRetryScale))
 	grace := fs.Duration("shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, how long running deliveries may finish before they are released")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {

@@ -88,7 +88,7 @@ func event(t *testing.T, eventType string, body []byte, retryCount int) []byte {
 	t.Helper()
 	env := webhook.Envelope{
 		WebhookID: "wh-" + eventType, Route: "orders", Group: "orders", MessageID: "m-1",
-		ReceiveCount: 1, MaxReceiveCount: 5, Headers: map[string]string{"X-Event-Type": eventType},
+		ReceiveCount: 1, Headers: map[string]string{"X-Event-Type": eventType},
 	}
 	env.EncodeBody(body)
 	b, err := json.Marshal(webhook.DeliverRequest{Webhook: env, RetryCount: retryCount})

@@ -8,9 +8,11 @@
 // WEBHOOKQ_QUEUE_URL (optional; else derived from the record's queue ARN),
 // WEBHOOKQ_DLQ_URL (optional; set, the forwarder parks failed messages there
 // itself with the failure attached),
-// WEBHOOKQ_CONFIG (default $LAMBDA_TASK_ROOT/routes.yaml), and the AWS SDK's
-// own variables — AWS_ENDPOINT_URL_SFN and AWS_ENDPOINT_URL_SQS point it at
-// local endpoints in tests.
+// WEBHOOKQ_NOTIFY_FUNCTION (optional; the notify function the forwarder
+// invokes asynchronously for a message it parks that the workflow did not
+// notify for), WEBHOOKQ_CONFIG (default $LAMBDA_TASK_ROOT/routes.yaml), and
+// the AWS SDK's own variables — AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_SQS and
+// AWS_ENDPOINT_URL_LAMBDA point it at local endpoints in tests.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	lambdaapi "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/webhookq/webhookq/internal/config"
@@ -63,6 +66,8 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 		Starter:               forwarder.NewStatesClient(awsCfg, config.ComputeBudget(cfg).SDKTimeout, forwarder.DefaultConcurrency),
 		Queue:                 queues,
 		DeadLetters:           queues,
+		NotifyFunction:        os.Getenv(webhook.EnvNotifyFunction),
+		Notifier:              lambdaapi.NewFromConfig(awsCfg),
 		Logger:                log,
 		Jitter:                rand.Float64,
 		Metrics:               emf,

@@ -33,11 +33,17 @@ const (
 	dlqURL    = "https://sqs.us-east-1.amazonaws.com/123456789012/sales-approvals-dlq.fifo"
 )
 
-// awsRequest is one request the local AWS endpoint received.
+// awsRequest is one request the local AWS endpoint received. A Lambda
+// Invoke (REST, not JSON 1.0) is recorded with the target "Lambda.Invoke",
+// its path and invocation type.
 type awsRequest struct {
 	target, host, contentType, authorization string
+	path, invocationType                     string
 	body                                     map[string]any
 }
+
+// invokePrefix starts the path of Lambda's Invoke operation.
+const invokePrefix = "/2015-03-31/functions/"
 
 // outcome is the local Step Functions' answer for one webhook id.
 type outcome struct {
@@ -78,9 +84,17 @@ func (l *localAWS) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"__type":"SerializationException"}`, http.StatusBadRequest)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, invokePrefix) {
+		req.target, req.path, req.invocationType = "Lambda.Invoke", r.URL.Path, r.Header.Get("X-Amz-Invocation-Type")
+	}
 	l.mu.Lock()
 	l.requests = append(l.requests, req)
 	l.mu.Unlock()
+	if req.target == "Lambda.Invoke" {
+		// An asynchronous invocation is accepted with 202 and no body.
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	switch req.target {
@@ -179,11 +193,19 @@ type batch struct {
 	receipts map[string]string // webhook id → receipt handle
 }
 
+// mixedBatch is the forwarder's testdata batch, moved in time so that it was
+// queued a minute ago (d1 two hours earlier, as in the testdata): inside
+// the example's one-hour retry window, d1 past it.
 func mixedBatch(t testing.TB) batch {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "internal", "lambda", "forwarder", "testdata", "batch_mixed.json"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	const queued = 1795856400000 // the testdata's SentTimestamp, epoch millis
+	shift := time.Now().Add(-time.Minute).UnixMilli() - queued
+	for _, ms := range []int64{queued, queued + 100, queued - 7_200_000, queued - 7_200_000 + 100} {
+		raw = []byte(strings.ReplaceAll(string(raw), fmt.Sprintf(`": "%d"`, ms), fmt.Sprintf(`": "%d"`, ms+shift)))
 	}
 	b := batch{raw: raw, ids: map[string]string{}, receipts: map[string]string{}}
 	if err := json.Unmarshal(raw, &b.event); err != nil {
@@ -249,17 +271,43 @@ func (b batch) checkParked(t testing.TB, aws *localAWS) {
 	if webhookID["StringValue"] != "wh-d1" || !strings.Contains(fmt.Sprint(failure["StringValue"]), `"error":"States.TIMED_OUT"`) {
 		t.Errorf("parked attributes %v", attrs)
 	}
+
+	// d1's execution timed out as a whole, so its workflow never reached
+	// Notify: the forwarder invoked the notify function, asynchronously,
+	// once, without the body. b1's workflow notified itself.
+	invokes := aws.received("Lambda.Invoke")
+	if len(invokes) != 1 {
+		t.Fatalf("%d Lambda Invoke requests, want 1 (d1's notification)", len(invokes))
+	}
+	inv := invokes[0]
+	if inv.path != invokePrefix+notifyFunction+"/invocations" || inv.invocationType != "Event" || !strings.Contains(inv.authorization, "/lambda/aws4_request") {
+		t.Errorf("Invoke %s as %q, signed %q; want the notify function, Event, SigV4 for lambda", inv.path, inv.invocationType, inv.authorization)
+	}
+	note, _ := json.Marshal(inv.body)
+	var req webhook.NotifyRequest
+	if err := json.Unmarshal(note, &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.Webhook.WebhookID != "wh-d1" || req.Error.Error != "States.TIMED_OUT" || !req.Webhook.FinalAttempt || req.Webhook.Body != "" ||
+		req.StateMachine != "sales-approvals-approval-progress" || !strings.Contains(req.ExecutionID, ":express:") {
+		t.Errorf("notification %s", note)
+	}
 }
+
+// notifyFunction is the notify function's name in the function's environment.
+const notifyFunction = "sales-approvals-notify"
 
 // functionEnv is the forward Lambda's environment against the local endpoint.
 func functionEnv(t testing.TB, endpoint string) map[string]string {
 	return map[string]string{
 		"AWS_ENDPOINT_URL_SFN":           endpoint,
 		"AWS_ENDPOINT_URL_SQS":           endpoint,
+		"AWS_ENDPOINT_URL_LAMBDA":        endpoint,
 		webhook.EnvConfig:                filepath.Join(testenv.RepoRoot(t), "config", "routes.yaml"),
 		webhook.EnvStateMachineARNPrefix: arnPrefix,
 		webhook.EnvQueueURL:              queueURL,
 		webhook.EnvDLQURL:                dlqURL,
+		webhook.EnvNotifyFunction:        notifyFunction,
 	}
 }
 

@@ -92,7 +92,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	// The Notify state's payload, as Step Functions builds it.
 	event := func(id string) []byte {
 		return []byte(`{"webhook":{"webhookId":"` + id + `","route":"orders","group":"orders","messageId":"m-1","receiveCount":5,` +
-			`"maxReceiveCount":5,"finalAttempt":true,"headers":{},"body":"{}","bodyEncoding":"utf8"},` +
+			`"finalAttempt":true,"headers":{},"body":"{}","bodyEncoding":"utf8"},` +
 			`"error":{"Error":"Webhook.Retryable","Cause":"{\"errorMessage\":\"attempt 3/3: POST http://127.0.0.1:9/deliver/orders: connection failed: connection refused\",\"errorType\":\"Webhook.Retryable\"}"},` +
 			`"executionId":"arn:aws:states:us-east-1:123456789012:express:rie-test-orders:e1:r1","stateMachine":"rie-test-orders",` +
 			`"startTime":"2026-11-28T10:00:00Z"}`)

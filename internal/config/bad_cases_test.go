@@ -85,9 +85,11 @@ var badCases = []badCase{
 		"bad.yaml:13:22: alarms.deliver_throttles: must be a whole number, not a string",
 	}},
 	{"backlog age not below the retention", base + "queue:\n  retention: 1h\nalarms:\n  backlog_age: 1h\n", []string{
+		"bad.yaml:10:14: queue.retention: a webhook can wait up to 1h45m before it is delivered or parked (retry_window 1h + max_redelivery_delay 15m + 30m for the final executions of a batch), longer than retention 1h: SQS would delete it unannounced; shorten retry_window or raise retention",
 		"bad.yaml:12:16: alarms.backlog_age: backlog_age (1h) is not below queue.retention (1h): a webhook that old has expired, so the alarm would fire only after the loss; lower it",
 	}},
 	{"a retention the default backlog age does not fit below", base + "queue:\n  retention: 5m\n", []string{
+		"bad.yaml:10:14: queue.retention: a webhook can wait up to 1h45m before it is delivered or parked (retry_window 1h + max_redelivery_delay 15m + 30m for the final executions of a batch), longer than retention 5m: SQS would delete it unannounced; shorten retry_window or raise retention",
 		"bad.yaml:10:14: queue.retention: queue.retention (5m) is not above alarms.backlog_age's default (10m), so that alarm would fire only after webhooks expired; set alarms.backlog_age below 5m",
 	}},
 	{"unknown key in a function", base + "functions:\n  deliver:\n    memory: 512\n", []string{
@@ -199,8 +201,8 @@ var badCases = []badCase{
 	{"sns topic in another region", base + "notify:\n  sns_topic_arn: arn:aws:sns:eu-west-1:123456789012:failures\n", []string{
 		"bad.yaml:10:18: notify.sns_topic_arn: the topic is in eu-west-1, but webhookq deploys to us-east-1; the notify Lambda publishes in its own region and the alarms can notify only a topic there, so use a topic in us-east-1",
 	}},
-	{"queue limits", base + "queue:\n  max_receive_count: 0\n  retention: 30s\n  dlq_retention: 15d\n  batch_size: 11\n  max_concurrency: 1\n  redelivery_delay: 13h\n  max_redelivery_delay: 1.5s\n", []string{
-		"bad.yaml:10:22: queue.max_receive_count: max_receive_count is 0; it must be between 1 and 1000 (SQS maxReceiveCount: receives before a message moves to the DLQ)",
+	{"queue limits", base + "queue:\n  retry_window: 15d\n  retention: 30s\n  dlq_retention: 15d\n  batch_size: 11\n  max_concurrency: 1\n  redelivery_delay: 13h\n  max_redelivery_delay: 1.5s\n", []string{
+		"bad.yaml:10:17: queue.retry_window: retry_window is 15d; it must be between 0s and 14d (how long after it was queued a webhook is retried; SQS keeps a message at most 14d)",
 		"bad.yaml:11:14: queue.retention: retention is 30s; it must be between 1m and 14d (SQS MessageRetentionPeriod)",
 		"bad.yaml:12:18: queue.dlq_retention: dlq_retention is 15d; it must be between 1m and 14d (SQS MessageRetentionPeriod)",
 		"bad.yaml:13:15: queue.batch_size: batch_size is 11; it must be between 1 and 10 (a FIFO event source mapping takes at most 10 messages a batch)",
@@ -213,6 +215,21 @@ var badCases = []badCase{
 	}},
 	{"redelivery delays out of order", base + "queue:\n  redelivery_delay: 10m\n  max_redelivery_delay: 5m\n", []string{
 		"bad.yaml:11:25: queue.max_redelivery_delay: max_redelivery_delay (5m) is shorter than redelivery_delay (10m), the first wait it caps; raise max_redelivery_delay or lower redelivery_delay",
+	}},
+	{"retired max_receive_count", base + "queue:\n  max_receive_count: 5\n", []string{
+		"bad.yaml:10:3: queue.max_receive_count: max_receive_count is gone: the forwarder now retries a webhook for queue.retry_window after it was queued (default 1h), and derives SQS's maxReceiveCount from that as a backstop (docs/config.md, queue); remove max_receive_count, and set retry_window if the default does not suit",
+	}},
+	{"no redelivery delay leaves the window's receives unbounded", base + "queue:\n  retry_window: 10m\n  redelivery_delay: 0s\n  max_redelivery_delay: 0s\n", []string{
+		"bad.yaml:11:21: queue.redelivery_delay: redelivery_delay 0s hands a failing message back at once, so its receives inside retry_window (10m) have no bound, and SQS's redrive policy, the backstop, allows at most 1000; set redelivery_delay (e.g. 30s), or retry_window: 0s for one execution per webhook",
+	}},
+	{"window receives over SQS's limit", base + "queue:\n  retry_window: 14d\n  retention: 14d\n  redelivery_delay: 1s\n  max_redelivery_delay: 5s\n", []string{
+		"bad.yaml:10:17: queue.retry_window: retry_window 14d with redelivery_delay 1s (doubling up to max_redelivery_delay 5s) needs an SQS backstop of over 1000 receives inside the 14d window alone, and SQS's maxReceiveCount is at most 1000; shorten retry_window, or raise redelivery_delay or max_redelivery_delay",
+	}},
+	{"backstop just over SQS's limit", base + "queue:\n  retry_window: 13m12s\n  redelivery_delay: 1s\n  max_redelivery_delay: 1s\n", []string{
+		"bad.yaml:10:17: queue.retry_window: retry_window 13m12s with redelivery_delay 1s (doubling up to max_redelivery_delay 1s) needs an SQS backstop of 1005 = 990 receives inside the 13m12s window + 10 for a batch of followers + 5 margin, and SQS's maxReceiveCount is at most 1000; shorten retry_window, or raise redelivery_delay or max_redelivery_delay",
+	}},
+	{"retry window longer than retention allows", base + "queue:\n  retry_window: 2d\n  retention: 2d\n  max_redelivery_delay: 12h\n", []string{
+		"bad.yaml:10:17: queue.retry_window: a webhook can wait up to 60h30m before it is delivered or parked (retry_window 2d + max_redelivery_delay 12h + 30m for the final executions of a batch), longer than retention 2d: SQS would delete it unannounced; shorten retry_window or raise retention",
 	}},
 	{"retry limits", base + "retry:\n  max_attempts: 0\n  interval: 500ms\n  backoff_rate: 0.5\n  max_delay: 1.5s\n  jitter: ful\n  on: [server_error, 5xx, server_error]\n", []string{
 		"bad.yaml:10:17: retry.max_attempts: max_attempts is 0; it must be between 1 and 100000000 (every attempt counts, the first included; Step Functions allows MaxAttempts up to 99999999 retries)",

@@ -294,13 +294,21 @@ func (d *decoder) crossChecks(c *Config, root, target, notify fields, routes []r
 
 // checkBudgets reports each route whose worst-case execution does not fit in
 // an Express workflow.
-func (d *decoder) checkBudgets(c *Config, routes []routeNodes) {
+// checkBudgets reports the routes whose worst case does not fit the Express
+// limit; it reports whether every route's budget is valid and fits.
+func (d *decoder) checkBudgets(c *Config, routes []routeNodes) bool {
 	b := ComputeBudget(c)
+	fits := true
 	for i, rb := range b.Routes {
 		r := c.Routes[i]
-		if routes[i].budgetInputsBad || rb.WorstExecution < ExpressMaxDuration {
+		if routes[i].budgetInputsBad {
+			fits = false
 			continue
 		}
+		if rb.WorstExecution < ExpressMaxDuration {
+			continue
+		}
+		fits = false
 		notify := ""
 		if r.Notify.When != NotifyNever {
 			notify = " + " + seconds(notifyWorst(r)) + " notify"
@@ -309,6 +317,7 @@ func (d *decoder) checkBudgets(c *Config, routes []routeNodes) {
 			"worst case %s = %d attempts × %s + %s backoff + %s Lambda retries%s, not under the %s Express limit; lower retry.max_attempts, retry.max_delay or target.timeout",
 			seconds(rb.WorstExecution), r.Retry.MaxAttempts, seconds(rb.TaskTimeout), seconds(rb.Backoff), seconds(rb.LambdaRetries), notify, seconds(ExpressMaxDuration))
 	}
+	return fits
 }
 
 // seconds writes d as seconds, e.g. "312s" or "2.5s".

@@ -88,11 +88,14 @@ type SecretRef struct {
 
 // Queue is the SQS FIFO queue, its dead-letter queue and the event source mapping.
 type Queue struct {
-	MaxReceiveCount int
-	Retention       time.Duration
-	DLQRetention    time.Duration
-	BatchSize       int
-	MaxConcurrency  int
+	// RetryWindow is how long after it was queued (SQS's SentTimestamp) a
+	// webhook is retried; see RetryPolicy. SQS's maxReceiveCount is derived
+	// from it (ComputeFinality).
+	RetryWindow    time.Duration
+	Retention      time.Duration
+	DLQRetention   time.Duration
+	BatchSize      int
+	MaxConcurrency int
 	// HighThroughput turns on FIFO high-throughput mode (per-message-group quotas).
 	HighThroughput bool
 	// RedeliveryDelay is the first wait before SQS hands a failed message back

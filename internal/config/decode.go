@@ -147,6 +147,10 @@ func (d *decoder) mapping(n *yaml.Node, path, place string) fields {
 			d.report(k, path, "YAML merge keys (<<) are not supported; write the keys out (a whole value can still be an alias: key: *anchor)")
 			continue
 		}
+		if msg, retired := retiredKeys[place][k.Value]; retired {
+			d.report(k, childPath(path, k.Value), "%s", msg)
+			continue
+		}
 		if !slices.Contains(valid, k.Value) {
 			d.report(k, childPath(path, k.Value), "%s", unknownKeyMessage(k.Value, valid))
 			continue

@@ -24,7 +24,7 @@ var (
 		"target.vpc":                          {"subnet_ids", "security_group_ids"},
 		"target.secret_headers.*":             secretRefKeys,
 		"target.signing_secret":               secretRefKeys,
-		"queue":                               {"max_receive_count", "retention", "dlq_retention", "batch_size", "max_concurrency", "high_throughput", "redelivery_delay", "max_redelivery_delay"},
+		"queue":                               {"retry_window", "retention", "dlq_retention", "batch_size", "max_concurrency", "high_throughput", "redelivery_delay", "max_redelivery_delay"},
 		"retry":                               retryKeys,
 		"notify":                              {"when", "sns_topic_arn", "slack_webhook_url"},
 		"notify.slack_webhook_url":            secretRefKeys,
@@ -50,6 +50,14 @@ func withEach(names []string, prefix string, keys []string, places map[string][]
 		places[prefix+n] = keys
 	}
 	return places
+}
+
+// retiredKeys are keys earlier versions accepted, by place, with what to do
+// instead: the decoder reports them with this message rather than as typos.
+var retiredKeys = map[string]map[string]string{
+	"queue": {
+		"max_receive_count": "max_receive_count is gone: the forwarder now retries a webhook for queue.retry_window after it was queued (default 1h), and derives SQS's maxReceiveCount from that as a backstop (docs/config.md, queue); remove max_receive_count, and set retry_window if the default does not suit",
+	},
 }
 
 // unknownKeyMessage says what to do about a key that is not valid here.

@@ -20,7 +20,6 @@ import (
 // Defaults of every optional setting (docs/config.md lists them).
 const (
 	DefaultTargetTimeout      = 10 * time.Second
-	DefaultMaxReceiveCount    = 5
 	DefaultRetention          = 4 * day
 	DefaultDLQRetention       = 14 * day
 	DefaultBatchSize          = 10
@@ -76,7 +75,7 @@ func defaultConfig(path string) *Config {
 		Ingress: Ingress{Throttle: Throttle{Rate: DefaultThrottleRate, Burst: DefaultThrottleBurst}},
 		Target:  Target{Timeout: DefaultTargetTimeout},
 		Queue: Queue{
-			MaxReceiveCount:    DefaultMaxReceiveCount,
+			RetryWindow:        DefaultRetryWindow,
 			Retention:          DefaultRetention,
 			DLQRetention:       DefaultDLQRetention,
 			BatchSize:          DefaultBatchSize,
@@ -149,7 +148,7 @@ func (d *decoder) document(data []byte) *Config {
 	target := f.sub("target")
 	timeoutOK := d.target(target, &c.Target)
 	queue := f.sub("queue")
-	d.queue(queue, &c.Queue)
+	queueSet := d.queue(queue, &c.Queue)
 	retryOK := d.retry(f.sub("retry"), &c.Retry)
 	notify := f.sub("notify")
 	d.notify(notify, &c.Notify)
@@ -164,8 +163,8 @@ func (d *decoder) document(data []byte) *Config {
 
 	d.crossChecks(c, f, target, notify, routes)
 	d.warnPrivateTargets(c, target.vals["base_url"], routes)
-	if timeoutOK && retryOK {
-		d.checkBudgets(c, routes)
+	if timeoutOK && retryOK && d.checkBudgets(c, routes) && queueSet.ok {
+		d.checkFinality(c, queueSet)
 	}
 	return c
 }
@@ -262,15 +261,26 @@ func (f fields) timeout(dst *time.Duration) bool {
 		fmt.Sprintf("one delivery attempt; the deliver Lambda's timeout adds %s and may not pass %s", formatDuration(deliverOverhead), formatDuration(LambdaMaxTimeout))) != nil || !f.has("timeout")
 }
 
-func (d *decoder) queue(f fields, q *Queue) {
-	f.intRange("max_receive_count", &q.MaxReceiveCount, 1, 1000, "SQS maxReceiveCount: receives before a message moves to the DLQ")
-	f.durationRange("retention", &q.Retention, time.Minute, 14*day, true, "SQS MessageRetentionPeriod")
+// queueNodes keeps where the queue's settings are, for the retry policy's
+// checks (checkFinality); ok is false when any of them was invalid.
+type queueNodes struct {
+	node, retryWindow, retention, redeliveryDelay, maxRedeliveryDelay *yaml.Node
+	path                                                              string
+	ok                                                                bool
+}
+
+func (d *decoder) queue(f fields, q *Queue) queueNodes {
+	before := len(d.diags)
+	qn := queueNodes{node: f.node, path: f.path}
+	qn.retryWindow = f.durationRange("retry_window", &q.RetryWindow, 0, 14*day, false, "how long after it was queued a webhook is retried; SQS keeps a message at most 14d")
+	qn.retention = f.durationRange("retention", &q.Retention, time.Minute, 14*day, true, "SQS MessageRetentionPeriod")
 	dlq := f.durationRange("dlq_retention", &q.DLQRetention, time.Minute, 14*day, true, "SQS MessageRetentionPeriod")
 	f.intRange("batch_size", &q.BatchSize, 1, 10, "a FIFO event source mapping takes at most 10 messages a batch")
 	f.intRange("max_concurrency", &q.MaxConcurrency, 2, 1000, "the event source mapping's MaximumConcurrency")
 	f.boolean("high_throughput", &q.HighThroughput)
 	first := f.durationRange("redelivery_delay", &q.RedeliveryDelay, 0, SQSMaxVisibility, true, "ChangeMessageVisibility takes at most 12h")
 	last := f.durationRange("max_redelivery_delay", &q.MaxRedeliveryDelay, 0, SQSMaxVisibility, true, "ChangeMessageVisibility takes at most 12h")
+	qn.redeliveryDelay, qn.maxRedeliveryDelay = first, last
 
 	if q.DLQRetention < q.Retention {
 		d.report(cmpNode(dlq, f.vals["retention"], f.node), f.child("dlq_retention"),
@@ -282,6 +292,8 @@ func (d *decoder) queue(f fields, q *Queue) {
 			"max_redelivery_delay (%s) is shorter than redelivery_delay (%s), the first wait it caps; raise max_redelivery_delay or lower redelivery_delay",
 			formatDuration(q.MaxRedeliveryDelay), formatDuration(q.RedeliveryDelay))
 	}
+	qn.ok = len(d.diags) == before
+	return qn
 }
 
 // cmpNode is the first non-nil node, for reporting a cross-field problem where the user wrote it.

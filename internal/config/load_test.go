@@ -157,7 +157,7 @@ func TestDefaults(t *testing.T) {
 		Region:  "us-east-1",
 		Ingress: Ingress{Throttle: Throttle{Rate: 100, Burst: 200}},
 		Target:  Target{BaseURL: "https://app.example.com", Timeout: 10 * time.Second},
-		Queue: Queue{MaxReceiveCount: 5, Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour, BatchSize: 10,
+		Queue: Queue{RetryWindow: time.Hour, Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour, BatchSize: 10,
 			MaxConcurrency: 10, RedeliveryDelay: 30 * time.Second, MaxRedeliveryDelay: 15 * time.Minute},
 		Retry:   Retry{MaxAttempts: 3, Interval: 2 * time.Second, BackoffRate: 2, MaxDelay: 30 * time.Second, Jitter: JitterFull, On: AllOutcomes},
 		Notify:  Notify{When: NotifyNever},
@@ -276,7 +276,7 @@ func TestOverridesMergeOverTopLevel(t *testing.T) {
 	if !reflect.DeepEqual(c.Target.SecretHeaders, wantSecrets) {
 		t.Errorf("secret headers = %+v, want %+v", c.Target.SecretHeaders, wantSecrets)
 	}
-	wantQueue := Queue{MaxReceiveCount: 3, Retention: 36 * time.Hour, DLQRetention: 7 * 24 * time.Hour, BatchSize: 1, MaxConcurrency: 2, HighThroughput: true, MaxRedeliveryDelay: time.Hour}
+	wantQueue := Queue{RetryWindow: 0, Retention: 36 * time.Hour, DLQRetention: 7 * 24 * time.Hour, BatchSize: 1, MaxConcurrency: 2, HighThroughput: true, MaxRedeliveryDelay: time.Hour}
 	if c.Queue != wantQueue {
 		t.Errorf("queue = %+v, want %+v", c.Queue, wantQueue)
 	}

@@ -33,7 +33,9 @@ type Summary struct {
 	ThrottleCommand string
 	Routes          []RouteSummary
 	Budget          config.Budget
-	Cost            Cost
+	// Finality is the retry policy's numbers: the window, SQS's backstop.
+	Finality config.Finality
+	Cost     Cost
 
 	// ParallelInvocations is config.ParallelInvocations (queue.max_concurrency
 	// × batch_size).
@@ -75,6 +77,7 @@ func Summarize(cfg *config.Config) (Summary, error) {
 		Signs:          cfg.Target.Signing != nil,
 		HighThroughput: cfg.Queue.HighThroughput,
 		Budget:         budget,
+		Finality:       config.ComputeFinality(cfg),
 		Cost:           EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
 	}
 	s.ParallelInvocations = cfg.ParallelInvocations()
@@ -201,6 +204,14 @@ func (s Summary) WriteText(w io.Writer) error {
 	tw.Flush()
 
 	s.writeLimits(&b)
+
+	f := s.Finality
+	fmt.Fprintf(&b, "\nRetry policy: %s\n", config.RetryPolicy)
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  retry window\t%s\n", f.Window)
+	fmt.Fprintf(tw, "  SQS maxReceiveCount (backstop)\t%s\n", f.Explain())
+	fmt.Fprintf(tw, "  longest wait behind a failing head\t%s (window + last redelivery delay + %s of final executions)\n", f.FollowerWait, f.FinalRun)
+	tw.Flush()
 
 	c := s.Cost
 	fmt.Fprintf(&b, "\nEstimated AWS cost per million webhooks: $%.2f (%s)\n", c.TotalUSD, c.Prices.Source)

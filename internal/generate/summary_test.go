@@ -123,6 +123,9 @@ func TestSummarizeExample(t *testing.T) {
 		"worst-case execution            " + b.WorstExecution.String(),
 		"Estimated AWS cost per million webhooks: $",
 		"every delivery succeeds on its first attempt",
+		"Retry policy: " + config.RetryPolicy,
+		"SQS maxReceiveCount (backstop)      " + config.ComputeFinality(cfg).Explain(),
+		"longest wait behind a failing head  " + config.ComputeFinality(cfg).FollowerWait.String(),
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, text.String())

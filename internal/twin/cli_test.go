@@ -55,7 +55,7 @@ func TestAWSToolsAgainstTwin(t *testing.T) {
 	}
 	var attrs struct{ Attributes map[string]string }
 	must(t, json.Unmarshal(aws("sqs", "get-queue-attributes", "--queue-url", tw.QueueURL, "--attribute-names", "RedrivePolicy", "FifoQueue"), &attrs))
-	if !strings.Contains(attrs.Attributes["RedrivePolicy"], fmt.Sprintf(`"maxReceiveCount":%d`, cfg.Queue.MaxReceiveCount)) || attrs.Attributes["FifoQueue"] != "true" {
+	if !strings.Contains(attrs.Attributes["RedrivePolicy"], fmt.Sprintf(`"maxReceiveCount":%d`, config.ComputeFinality(cfg).MaxReceiveCount)) || attrs.Attributes["FifoQueue"] != "true" {
 		t.Errorf("queue attributes %v", attrs.Attributes)
 	}
 

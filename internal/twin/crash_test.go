@@ -29,7 +29,7 @@ target:
   base_url: %s
   timeout: 2s
 queue:
-  max_receive_count: 50
+  retry_window: 20m
   batch_size: 10
   max_concurrency: 4
   redelivery_delay: 1s

@@ -234,7 +234,7 @@ func TestEndToEnd(t *testing.T) {
 			slackSrv := httptest.NewServer(slack)
 			defer slackSrv.Close()
 
-			cfg, workflows := writeProject(t, fmt.Sprintf(pipelineConfig, target.URL, tc.batch))
+			cfg, workflows := writeProject(t, withRetriesFor(t, fmt.Sprintf(pipelineConfig, target.URL, tc.batch), 50, 15*time.Second))
 			tw := startTwin(t, twin.Options{
 				Config:       cfg,
 				WorkflowsDir: workflows,

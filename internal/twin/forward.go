@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	lambdaapi "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -21,12 +22,15 @@ import (
 )
 
 // buildForwarder is the forward core as functions/forward builds it, with
-// its SDK clients pointed at the twin's control plane and its redelivery delays
-// divided by scale. The SQS client is returned for the page's redrive too.
+// its SDK clients pointed at the twin's control plane and its redelivery
+// delays and retry window divided by scale: the receives that fit in the
+// window, and SQS's backstop derived from them, stay the same. The SQS client
+// is returned for the page's redrive too.
 func (t *Twin) buildForwarder(local *config.Config, runner *statemachine.Runner, budget config.Budget, scale float64) (*forwarder.Forwarder, *sqs.Client, error) {
 	cfg := t.cfg
-	sfnClient, sqsClient := t.clients(cfg.Region, budget.SDKTimeout, cfg.Queue.MaxConcurrency*forwarder.DefaultConcurrency)
+	sfnClient, sqsClient, lambdaClient := t.clients(cfg.Region, budget.SDKTimeout, cfg.Queue.MaxConcurrency*forwarder.DefaultConcurrency)
 	fwdCfg := *local
+	fwdCfg.Queue.RetryWindow = scaleDuration(cfg.Queue.RetryWindow, scale)
 	fwdCfg.Queue.RedeliveryDelay = scaleDuration(cfg.Queue.RedeliveryDelay, scale)
 	fwdCfg.Queue.MaxRedeliveryDelay = scaleDuration(cfg.Queue.MaxRedeliveryDelay, scale)
 	fwd, err := forwarder.New(&forwarder.Config{
@@ -39,8 +43,12 @@ func (t *Twin) buildForwarder(local *config.Config, runner *statemachine.Runner,
 		DeadLetters: sqsClient,
 		Starter:     sfnClient,
 		Queue:       claimingQueue{client: sqsClient, claim: func(h string) { t.poller.Claim(h) }},
-		Logger:      t.log,
-		Jitter:      rand.Float64,
+		// The notify function, invoked asynchronously through the
+		// listener's Lambda Invoke, for what it parks unannounced.
+		NotifyFunction: cfg.FunctionName("notify"),
+		Notifier:       lambdaClient,
+		Logger:         t.log,
+		Jitter:         rand.Float64,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -49,12 +57,16 @@ func (t *Twin) buildForwarder(local *config.Config, runner *statemachine.Runner,
 }
 
 // startMapping starts the forward function's event source mapping: it polls
-// the queue and invokes fwd through the Lambda JSON path. lease is how long
-// a received batch stays invisible unextended; 0 is 10 s.
-func (t *Twin) startMapping(fwd *forwarder.Forwarder, budget config.Budget, lease time.Duration) (err error) {
+// the queue and invokes fwd through the Lambda JSON path, with the forward
+// timeout (timeout, or the derived one when 0). lease is how long a received
+// batch stays invisible unextended; 0 is 10 s.
+func (t *Twin) startMapping(fwd *forwarder.Forwarder, budget config.Budget, timeout, lease time.Duration) (err error) {
 	cfg := t.cfg
 	if lease <= 0 {
 		lease = 10 * time.Second
+	}
+	if timeout <= 0 {
+		timeout = budget.ForwardTimeout
 	}
 	enabled, err := mappingEnabled(t.history, t.MappingUUID)
 	if err != nil {
@@ -71,7 +83,7 @@ func (t *Twin) startMapping(fwd *forwarder.Forwarder, budget config.Budget, leas
 		Function:       lambda.NewHandler(fwd.Handle),
 		BatchSize:      cfg.Queue.BatchSize,
 		MaxConcurrency: cfg.Queue.MaxConcurrency,
-		Timeout:        budget.ForwardTimeout,
+		Timeout:        timeout,
 		Lease:          lease,
 		Disabled:       !enabled,
 		Log:            t.log,
@@ -85,7 +97,7 @@ func (t *Twin) startMapping(fwd *forwarder.Forwarder, budget config.Budget, leas
 
 // clients are the forward function's AWS SDK clients, pointed at the twin;
 // conns is how many calls of each may be in flight at once.
-func (t *Twin) clients(region string, sdkTimeout time.Duration, conns int) (*sfn.Client, *sqs.Client) {
+func (t *Twin) clients(region string, sdkTimeout time.Duration, conns int) (*sfn.Client, *sqs.Client, *lambdaapi.Client) {
 	httpClient := awshttp.NewBuildableClient().WithTimeout(sdkTimeout).WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConns = conns + 10
 		tr.MaxIdleConnsPerHost = conns + 10
@@ -96,7 +108,7 @@ func (t *Twin) clients(region string, sdkTimeout time.Duration, conns int) (*sfn
 		BaseEndpoint: aws.String(t.ControlURL),
 		HTTPClient:   httpClient,
 	}
-	return forwarder.NewStatesClient(cfg, sdkTimeout, conns), sqs.NewFromConfig(cfg)
+	return forwarder.NewStatesClient(cfg, sdkTimeout, conns), sqs.NewFromConfig(cfg), lambdaapi.NewFromConfig(cfg)
 }
 
 // claimingQueue is the forward function's SQS client: before the function

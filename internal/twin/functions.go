@@ -46,7 +46,7 @@ func (t *Twin) buildFunctions(local *config.Config, secrets *envSecrets) (*funct
 	cfg := t.cfg
 	deliverARN := functionARN(cfg.Region, Account, cfg.FunctionName("deliver"))
 	notifyARN := functionARN(cfg.Region, Account, cfg.FunctionName("notify"))
-	return &functions{
+	fns := &functions{
 		byName: map[string]lambda.Handler{
 			deliverARN: lambda.NewHandler(deliverer.Handle),
 			notifyARN:  lambda.NewHandler(notify.Notify),
@@ -54,7 +54,9 @@ func (t *Twin) buildFunctions(local *config.Config, secrets *envSecrets) (*funct
 		deliverARN: deliverARN,
 		notifyARN:  notifyARN,
 		onNotify:   t.recordNotification,
-	}, nil
+	}
+	t.invocations = newInvokeAPI(fns, t.log, map[string]string{cfg.FunctionName("notify"): notifyARN})
+	return fns, nil
 }
 
 // DeliveryClient is the deliver core's HTTP client (delivery.NewHTTPClient)

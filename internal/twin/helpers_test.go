@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +21,8 @@ import (
 
 // pipelineConfig is the routes.yaml of the end-to-end tests: two routes, one
 // grouped by a header and one by a body field, short retry policies, and
-// Slack notifications to an env-referenced URL.
+// Slack notifications to an env-referenced URL. Its retry window is long
+// enough for any test; withRetriesFor sets one a test can wait out.
 const pipelineConfig = `service: e2e
 region: eu-west-1
 ingress:
@@ -31,11 +33,11 @@ target:
   headers:
     X-Forwarded-By: webhookq-e2e
 queue:
-  max_receive_count: 3
+  retry_window: 100m
   batch_size: %d
   max_concurrency: 4
-  redelivery_delay: 1s
-  max_redelivery_delay: 4s
+  redelivery_delay: 30s
+  max_redelivery_delay: 2m
 retry:
   max_attempts: 3
   interval: 1s
@@ -62,6 +64,25 @@ routes:
     headers: [X-Event-Type]
     verify: {scheme: none, reason: the test sender signs nothing}
 `
+
+// withRetriesFor sets the retry window of a config the twin runs with
+// TimeScale scale so that a failing webhook's executions in its first d come
+// back and the next one is final: an execution is final once the routes'
+// worst case (unscaled) could end past the shortened window, so the window is
+// scale × (worst case + d), whatever the worst case currently derives to.
+func withRetriesFor(t testing.TB, yaml string, scale float64, d time.Duration) string {
+	t.Helper()
+	cfg, err := config.Parse("routes.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const placeholder = "  retry_window: 100m\n"
+	if !strings.Contains(yaml, placeholder) {
+		t.Fatalf("withRetriesFor: the config has no %q to replace", placeholder)
+	}
+	window := time.Duration(scale * float64(config.ComputeBudget(cfg).WorstExecution+d)).Round(time.Second)
+	return strings.Replace(yaml, placeholder, "  retry_window: "+window.String()+"\n", 1)
+}
 
 // writeProject writes routes.yaml and the generated workflows into a fresh
 // folder, as `go run ./cmd/generate` would, and loads the config.

@@ -89,6 +89,8 @@ func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsCli
 			states.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, lambdaPrefix):
 			t.mappings.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, functionsPrefix):
+			t.invocations.ServeHTTP(w, r)
 		case t.demo != nil && (r.URL.Path == DemoTargetPath || strings.HasPrefix(r.URL.Path, DemoTargetPath+"/")):
 			http.StripPrefix(DemoTargetPath, t.demo).ServeHTTP(w, r)
 		default:

@@ -75,7 +75,7 @@ func TestLogKeys(t *testing.T) {
 		}
 	}
 	// The lines of each part that name the webhook.
-	for _, msg := range []string{"demo target: delivery", "delivered", "execution failed permanently", "parked in the DLQ", "no notify channel configured", "local: NOTIFICATION: delivery failed"} {
+	for _, msg := range []string{"demo target: delivery", "delivered", "execution failed for good", "parked in the DLQ", "no notify channel configured", "local: NOTIFICATION: delivery failed"} {
 		if !sawID[msg] {
 			t.Errorf("no %q line with webhook_id; lines with it: %v", msg, sawID)
 		}

@@ -32,7 +32,8 @@ func (t *Twin) createQueues(b config.Budget) error {
 	dlq := common(cfg.Queue.DLQRetention, config.DLQMaxMessageBytes)
 	main := common(cfg.Queue.Retention, config.QueueMaxMessageBytes)
 	main[fifo.AttrVisibilityTimeout] = strconv.Itoa(int(min(b.VisibilityTimeout, config.SQSMaxVisibility).Seconds()))
-	main[fifo.AttrRedrivePolicy] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, s.ARN(cfg.DLQName()), cfg.Queue.MaxReceiveCount)
+	// SQS's redrive policy is the backstop derived from the retry policy.
+	main[fifo.AttrRedrivePolicy] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, s.ARN(cfg.DLQName()), config.ComputeFinality(cfg).MaxReceiveCount)
 	for _, q := range []struct {
 		name  string
 		attrs map[string]string

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/twin"
 	"github.com/webhookq/webhookq/internal/twin/fifo"
 )
@@ -39,13 +40,17 @@ func TestRestartWithChangedConfig(t *testing.T) {
 	must(t, err)
 	must(t, tw.Shutdown(context.Background()))
 
-	changed := strings.Replace(fmt.Sprintf(pipelineConfig, "https://app.example.com", 1), "max_receive_count: 3", "max_receive_count: 7", 1)
+	changed := strings.Replace(fmt.Sprintf(pipelineConfig, "https://app.example.com", 1), "retry_window: 100m", "retry_window: 20m", 1)
 	cfg2, workflows2 := writeProject(t, changed)
+	before, after := config.ComputeFinality(cfg).MaxReceiveCount, config.ComputeFinality(cfg2).MaxReceiveCount
+	if before == after {
+		t.Fatalf("the changed retry window keeps the backstop at %d; the test needs another", before)
+	}
 	tw = startTwin(t, twin.Options{Config: cfg2, WorkflowsDir: workflows2, DataPath: data})
 	attrs, err := tw.Store().QueueAttributes(cfg2.QueueName())
 	must(t, err)
-	if !strings.Contains(attrs[fifo.AttrRedrivePolicy], `"maxReceiveCount":7`) {
-		t.Errorf("redrive policy after the config change: %s", attrs[fifo.AttrRedrivePolicy])
+	if !strings.Contains(attrs[fifo.AttrRedrivePolicy], fmt.Sprintf(`"maxReceiveCount":%d}`, after)) {
+		t.Errorf("redrive policy after the config change: %s, want maxReceiveCount %d", attrs[fifo.AttrRedrivePolicy], after)
 	}
 	msgs, err := tw.Store().List(cfg2.DLQName())
 	must(t, err)

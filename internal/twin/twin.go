@@ -9,11 +9,12 @@
 // (Options.ControlAddr, loopback only unless Options.RemoteControl) serves
 // the rest, told apart the way AWS tells its services apart:
 //
-//	X-Amz-Target: AmazonSQS.*          the SQS JSON protocol (internal/twin/sqsapi)
-//	X-Amz-Target: AWSStepFunctions.*   StartSyncExecution & co. (internal/twin/sfnapi)
-//	/2015-03-31/event-source-mappings  Lambda's API for the forward mapping (pause)
-//	/demo-target/…                     the demo target, when on (internal/twin/demotarget)
-//	anything else                      the web page (internal/twin/console)
+//	X-Amz-Target: AmazonSQS.*            the SQS JSON protocol (internal/twin/sqsapi)
+//	X-Amz-Target: AWSStepFunctions.*     StartSyncExecution & co. (internal/twin/sfnapi)
+//	/2015-03-31/event-source-mappings    Lambda's API for the forward mapping (pause)
+//	/2015-03-31/functions/…/invocations  Lambda's Invoke: the forwarder's asynchronous notify
+//	/demo-target/…                       the demo target, when on (internal/twin/demotarget)
+//	anything else                        the web page (internal/twin/console)
 //
 // The control plane has no authentication — whoever reaches it can read,
 // delete or forge the queue's messages and run workflows that POST signed
@@ -27,7 +28,8 @@
 // The pieces talk as they do on AWS: the event source mapping (internal/twin/esm)
 // invokes the forward core through the Lambda JSON path; the forward core
 // calls StartSyncExecution with the real AWS SDK client against the control
-// plane and changes visibility with the real SQS client; the state machine
+// plane, changes visibility with the real SQS client and invokes the notify
+// function with the real Lambda client; the state machine
 // runner invokes the deliver and notify cores in process, through the Lambda
 // JSON path too, so their errors reach Retry and Catch under the same names.
 //
@@ -39,7 +41,8 @@
 // batch is leased (10 s, extended while it runs) rather than held for the
 // queue's visibility timeout, so a crashed twin's in-flight messages come
 // back within seconds;
-// TimeScale shortens the retry and redelivery waits (never the timeouts);
+// TimeScale shortens the retry and redelivery waits and the retry window
+// (never the timeouts);
 // secrets come from environment variables (see SecretEnvName); SNS is not
 // used.
 package twin
@@ -99,8 +102,10 @@ type Options struct {
 	// TargetOverride, when set, replaces every route target's scheme and
 	// host (the path is kept). DemoTarget wins over it.
 	TargetOverride string
-	// TimeScale > 1 divides the in-workflow retry waits and the forwarder's
-	// redelivery delays by it, for demos; timeouts are never scaled.
+	// TimeScale > 1 divides the in-workflow retry waits, the forwarder's
+	// redelivery delays and the retry window by it, for demos; timeouts are
+	// never scaled, so an execution is final as soon as its route's
+	// unscaled worst case could end past the shortened window.
 	TimeScale float64
 	// Lease is how long a received batch stays invisible without being
 	// extended, so how soon a crashed twin's in-flight messages come back;
@@ -113,6 +118,10 @@ type Options struct {
 	// ShutdownGrace is how long Shutdown lets running batches finish before
 	// cancelling and releasing them; default 10 s.
 	ShutdownGrace time.Duration
+	// ForwardTimeout, when set, replaces the forward function's derived
+	// timeout: a test can see a batch run out of time without waiting for
+	// the derived one (up to 15 minutes).
+	ForwardTimeout time.Duration
 	// LookupEnv reads secrets (see SecretEnvName); nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
 	Log       *slog.Logger
@@ -153,6 +162,7 @@ type Twin struct {
 	served       chan error
 	demo         *demotarget.Target
 	notified     *notifications
+	invocations  *invokeAPI
 	log          *slog.Logger
 	grace        time.Duration
 	stopOnce     sync.Once
@@ -231,7 +241,7 @@ func Start(o Options) (_ *Twin, err error) {
 	// The control plane's requests are small, but its answers may take
 	// minutes (StartSyncExecution, long polls): only the headers are timed.
 	t.serve(controlListener, controlHandler, 0)
-	if err := t.startMapping(fwd, budget, o.Lease); err != nil {
+	if err := t.startMapping(fwd, budget, o.ForwardTimeout, o.Lease); err != nil {
 		for _, srv := range t.servers {
 			_ = srv.Close()
 		}
@@ -309,6 +319,7 @@ func (t *Twin) Shutdown(ctx context.Context) error {
 		for range t.servers {
 			<-t.served
 		}
+		t.invocations.Wait()
 		t.stopErr = errors.Join(append(errs, t.closeStores())...)
 	})
 	return t.stopErr

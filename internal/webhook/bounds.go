@@ -111,19 +111,21 @@ func MaxDeliverResultBytes() int {
 // holding MaxHeaderBytes between them, the body base64-encoded and empty.
 // A body of n bytes then adds at most base64's 4⌈n/3⌉ bytes (EncodeBody
 // never picks a longer text form).
-func EnvelopeOverhead(route string, headers []string, maxReceiveCount int) int {
+func EnvelopeOverhead(route string, headers []string) int {
 	escapes := func(n int) string { return strings.Repeat(`"`, n) }
 	env := Envelope{
-		WebhookID:       escapes(MaxIDBytes),
-		Route:           route,
-		Group:           escapes(MaxGroupBytes),
-		MessageID:       escapes(MaxIDBytes),
-		SequenceNumber:  strings.Repeat("9", MaxSequenceNumberBytes),
-		ReceiveCount:    math.MaxInt32,
-		MaxReceiveCount: maxReceiveCount,
-		ReceivedAt:      escapes(len(time.RFC3339Nano)),
-		Headers:         map[string]string{},
-		BodyEncoding:    EncodingBase64,
+		WebhookID:      escapes(MaxIDBytes),
+		Route:          route,
+		Group:          escapes(MaxGroupBytes),
+		MessageID:      escapes(MaxIDBytes),
+		SequenceNumber: strings.Repeat("9", MaxSequenceNumberBytes),
+		ReceiveCount:   math.MaxInt32,
+		// The forwarder writes RetryUntil in UTC, RFC 3339 with nanoseconds:
+		// at most 30 bytes, none escaped.
+		RetryUntil:   strings.Repeat("9", len("2006-01-02T15:04:05.999999999Z")),
+		ReceivedAt:   escapes(len(time.RFC3339Nano)),
+		Headers:      map[string]string{},
+		BodyEncoding: EncodingBase64,
 	}
 	for i, h := range headers {
 		env.Headers[h] = ""

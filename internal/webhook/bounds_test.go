@@ -70,11 +70,11 @@ func TestMaxDeliverResultBytesBoundsEveryResult(t *testing.T) {
 func TestEnvelopeOverheadBoundsEncodedInputs(t *testing.T) {
 	t.Parallel()
 	headers := []string{"X-Event-Type", "X-Delivery-Id"}
-	overhead := EnvelopeOverhead("approval-progress", headers, 5)
+	overhead := EnvelopeOverhead("approval-progress", headers)
 	body := []byte(strings.Repeat(`"`, 3000))
 	base := Envelope{
 		WebhookID: "Ab1CdEfGhIJKlMn=", Route: "approval-progress", Group: "req-42", MessageID: "4f1b4ba6-7d3e-4c2f-9d8e-0a1b2c3d4e5f",
-		SequenceNumber: "18849496460467696128", ReceiveCount: 5, MaxReceiveCount: 5, FinalAttempt: true,
+		SequenceNumber: "18849496460467696128", ReceiveCount: 5, RetryUntil: "2026-11-28T10:00:00.123456789Z", FinalAttempt: true,
 		ReceivedAt: "1767322245123", Headers: map[string]string{"X-Event-Type": "approved", "X-Delivery-Id": "d-1"},
 	}
 	worst := base

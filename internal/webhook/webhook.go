@@ -81,6 +81,10 @@ const (
 	ReasonTooLarge Reason = "too_large"
 	// ReasonSignature: it failed its route's inbound signature verification.
 	ReasonSignature Reason = "signature"
+	// ReasonReceiveLimit: it reached SQS's receive limit (the redrive
+	// policy's backstop) before its retry window closed or without running,
+	// which the retry policy never does in normal operation.
+	ReasonReceiveLimit Reason = "receive_limit"
 )
 
 // Reasons lists every park reason with what it means, in the order the docs
@@ -94,6 +98,7 @@ var Reasons = []struct {
 	{ReasonMalformed, "the message can never run: missing or invalid attributes, unknown route"},
 	{ReasonTooLarge, "the execution input exceeds the workflow's data limit"},
 	{ReasonSignature, "the inbound signature did not verify"},
+	{ReasonReceiveLimit, "received as often as SQS's redrive policy allows before the retry policy ended it (StartSyncExecution failing for long, forward invocations failing)"},
 }
 
 // ParseReason returns the Reason named s, or false when s names none.
@@ -158,15 +163,19 @@ const (
 // Envelope is the execution input of a route's workflow: one SQS message and
 // what the forwarder knows about its delivery.
 type Envelope struct {
-	WebhookID       string `json:"webhookId"`
-	Route           string `json:"route"`
-	Group           string `json:"group"`
-	MessageID       string `json:"messageId"`
-	SequenceNumber  string `json:"sequenceNumber,omitempty"`
-	ReceiveCount    int    `json:"receiveCount"`
-	MaxReceiveCount int    `json:"maxReceiveCount"`
-	// FinalAttempt is true on the last receive before SQS moves the message to
-	// the DLQ: the workflow notifies on this one.
+	WebhookID      string `json:"webhookId"`
+	Route          string `json:"route"`
+	Group          string `json:"group"`
+	MessageID      string `json:"messageId"`
+	SequenceNumber string `json:"sequenceNumber,omitempty"`
+	ReceiveCount   int    `json:"receiveCount"`
+	// RetryUntil is when the message's retry window closes (RFC 3339): its
+	// SentTimestamp plus queue.retry_window.
+	RetryUntil string `json:"retryUntil,omitempty"`
+	// FinalAttempt is true on the message's last execution — one that could
+	// end past RetryUntil, or on the last receive SQS's redrive policy
+	// allows: if it fails, the forwarder parks the message, and the workflow
+	// notifies on this one.
 	FinalAttempt bool              `json:"finalAttempt"`
 	ReceivedAt   string            `json:"receivedAt,omitempty"`
 	Headers      map[string]string `json:"headers"`
@@ -285,6 +294,11 @@ const (
 	// once), with AttrFailure saying why; it needs sqs:SendMessage on the DLQ.
 	// Unset, SQS's redrive policy moves messages, without AttrFailure.
 	EnvDLQURL = "WEBHOOKQ_DLQ_URL"
+	// EnvNotifyFunction names the notify function. The forwarder invokes it
+	// asynchronously for a message it parks without the workflow having
+	// notified (one that can never run, or whose final execution never
+	// reached Notify); it needs lambda:InvokeFunction on exactly that function.
+	EnvNotifyFunction = "WEBHOOKQ_NOTIFY_FUNCTION"
 )
 
 // Bound shortens text that travels in causes, failure records and log fields

@@ -134,7 +134,7 @@ run "queues" {
   }
   assert {
     condition     = jsondecode(aws_sqs_queue.main.redrive_policy).maxReceiveCount == local.webhookq.queue.max_receive_count
-    error_message = "maxReceiveCount must be the configured max_receive_count"
+    error_message = "maxReceiveCount must be the backstop generate derived"
   }
   assert {
     condition = (
@@ -203,9 +203,17 @@ run "functions" {
     condition = (
       aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.queue_url] == aws_sqs_queue.main.url &&
       aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.dlq_url] == aws_sqs_queue.dlq.url &&
-      aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.state_machine_arn_prefix] == "arn:aws:states:${local.webhookq.region}:123456789012:stateMachine:${local.webhookq.service}-"
+      aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.state_machine_arn_prefix] == "arn:aws:states:${local.webhookq.region}:123456789012:stateMachine:${local.webhookq.service}-" &&
+      aws_lambda_function.function["forward"].environment[0].variables[local.webhookq.env.notify_function] == aws_lambda_function.function["notify"].function_name
     )
-    error_message = "forward must know the queue and DLQ URLs and the state machine ARN prefix"
+    error_message = "forward must know the queue and DLQ URLs, the state machine ARN prefix and the notify function"
+  }
+  assert {
+    condition = (
+      aws_lambda_function_event_invoke_config.notify.function_name == aws_lambda_function.function["notify"].function_name &&
+      aws_lambda_function_event_invoke_config.notify.maximum_retry_attempts == 0
+    )
+    error_message = "an asynchronous notify must not be retried (each retry would notify again)"
   }
   assert {
     condition = (
@@ -280,6 +288,20 @@ run "iam_scoping" {
       s.Action == ["sqs:SendMessage"] && s.Resource == [aws_sqs_queue.dlq.arn]
     ])
     error_message = "forward may send (park) only to the DLQ"
+  }
+  assert {
+    condition = (
+      toset(flatten([for s in jsondecode(aws_iam_role_policy.function["forward"].policy).Statement : s.Resource if contains(flatten([s.Action]), "lambda:InvokeFunction")])) ==
+      toset([aws_lambda_function.function["notify"].arn])
+    )
+    error_message = "forward may invoke exactly the notify function"
+  }
+  assert {
+    condition = alltrue([
+      for key in ["deliver", "notify"] :
+      !anytrue([for s in jsondecode(aws_iam_role_policy.function[key].policy).Statement : contains(flatten([s.Action]), "lambda:InvokeFunction")])
+    ])
+    error_message = "only forward invokes a function directly"
   }
   assert {
     condition = alltrue([

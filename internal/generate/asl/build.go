@@ -68,7 +68,7 @@ func Build(cfg *config.Config, r config.Route) StateMachine {
 		StateDelivered: {Type: TypeSucceed, OutputPath: PathOf(PathDelivery + ".Payload")},
 		StateRethrow: {
 			Type:      TypeFail,
-			Comment:   "Fails the execution with the caught error, so the message returns to the queue and, after max_receive_count receives, to the dead-letter queue.",
+			Comment:   "Fails the execution with the caught error: the forwarder hands the message back to the queue, or parks it in the dead-letter queue when this was its final execution.",
 			ErrorPath: PathError + ".Error",
 			CausePath: PathError + ".Cause",
 		},
@@ -137,7 +137,7 @@ func shouldNotifyState() State {
 	permanent := webhook.ErrPermanent
 	return State{
 		Type:    TypeChoice,
-		Comment: "Notify once per message: when it is headed for the dead-letter queue (its final receive, or a permanent error, which the forwarder parks at once).",
+		Comment: "Notify once per message: when it is headed for the dead-letter queue (its final execution, or a permanent error, which the forwarder parks at once).",
 		Choices: []ChoiceRule{{
 			// IsPresent first: comparing a missing field would fail the
 			// execution with States.Runtime and hide the caught error.

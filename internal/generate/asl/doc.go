@@ -23,13 +23,15 @@
 //
 //   - final: ShouldNotify sends the execution to Notify when the message is
 //     headed for the dead-letter queue: the input's finalAttempt is true (the
-//     forwarder saw the last receive before the message is parked), or the
-//     caught error is Webhook.Permanent, which would fail the same way on every
-//     receive — the forwarder parks such a message at once instead of cycling
-//     it through max_receive_count receives while its group waits. Either way
-//     the message is reported once, with the error that parked it — invariant
-//     6, "notify once per message". (A redriven message that fails again is
-//     reported again: that is a new failure.)
+//     forwarder judged this execution the message's last: it could end past
+//     the message's retry window, config.RetryPolicy), or the caught error is
+//     Webhook.Permanent, which would fail the same way on every receive — the
+//     forwarder parks such a message at once instead of retrying it for its
+//     whole window while its group waits. Either way the message is reported
+//     once, with the error that parked it — invariant 6, "notify once per
+//     message". What the workflow cannot report (a message that never ran, an
+//     error Catch cannot catch), the forwarder reports itself. (A redriven
+//     message that fails again is reported again: that is a new failure.)
 //   - every_failure: the Catch leads straight to Notify (a Choice whose every
 //     branch notifies would be a state without a decision).
 //   - never: the Catch leads straight to Rethrow and there is no Notify state.

@@ -30,7 +30,7 @@ func exampleConfig() *config.Config {
 		Path:    "config/routes.yaml",
 		Service: "sales-approvals",
 		Region:  "ap-northeast-1",
-		Queue:   config.Queue{MaxReceiveCount: 5, BatchSize: 10},
+		Queue:   config.Queue{RetryWindow: time.Hour, BatchSize: 10},
 		Retry:   retry,
 		Notify:  config.Notify{When: config.NotifyFinal},
 		Routes: []config.Route{

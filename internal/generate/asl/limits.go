@@ -52,7 +52,7 @@ func Limits(cfg *config.Config, r config.Route) (RouteLimits, error) {
 	if err != nil {
 		return RouteLimits{}, fmt.Errorf("route %s: %w", r.Name, err)
 	}
-	l := RouteLimits{DataLimit: dl, EnvelopeOverhead: webhook.EnvelopeOverhead(r.Name, r.Headers, cfg.Queue.MaxReceiveCount)}
+	l := RouteLimits{DataLimit: dl, EnvelopeOverhead: webhook.EnvelopeOverhead(r.Name, r.Headers)}
 	l.DerivedMaxBody = max(0, (dl.MaxInput-l.EnvelopeOverhead)/4*3)
 	l.MaxBody = l.DerivedMaxBody
 	if m := cfg.Ingress.MaxBodyBytes; m > 0 && m < l.MaxBody {

@@ -23,7 +23,7 @@ func TestLargestBodyRunsOnLocalStepFunctions(t *testing.T) {
 	}
 	env := webhook.Envelope{
 		WebhookID: "wh-largest", Route: r.Name, Group: "request-42", MessageID: "msg-largest",
-		ReceiveCount: 5, MaxReceiveCount: 5, FinalAttempt: true, Headers: map[string]string{"X-Event-Type": strings.Repeat(`"`, 4000)},
+		ReceiveCount: 5, RetryUntil: "2026-11-28T10:00:00.123456789Z", FinalAttempt: true, Headers: map[string]string{"X-Event-Type": strings.Repeat(`"`, 4000)},
 	}
 	env.EncodeBody([]byte(strings.Repeat("\xff", limits.MaxBody)))
 	input, err := webhook.EncodeInput(env)

@@ -187,7 +187,7 @@ func TestLocalStepFunctionsExecutesWorkflow(t *testing.T) {
 		r := cfg.Routes[0]
 		env := webhook.Envelope{
 			WebhookID: fmt.Sprintf("wh-%d", i), Route: r.Name, Group: "request-42", MessageID: fmt.Sprintf("msg-%d", i),
-			ReceiveCount: 5, MaxReceiveCount: 5, Headers: map[string]string{"X-Event-Type": "approved"},
+			ReceiveCount: 5, Headers: map[string]string{"X-Event-Type": "approved"},
 		}
 		env.EncodeBody([]byte(`{"request":"42","step":"manager"}`))
 		var input any = env

@@ -39,7 +39,7 @@ target:
     X-Api-Key:
       secrets_manager: billing/api-key
 queue:
-  max_receive_count: 3
+  retry_window: 20m
   retention: 1d
   dlq_retention: 7d
   batch_size: 1

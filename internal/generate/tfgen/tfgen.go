@@ -73,6 +73,7 @@ type attributes struct {
 // env are the Lambda environment variable names (webhook.Env*).
 type env struct {
 	DLQURL                string `json:"dlq_url"`
+	NotifyFunction        string `json:"notify_function"`
 	QueueURL              string `json:"queue_url"`
 	StateMachineARNPrefix string `json:"state_machine_arn_prefix"`
 }
@@ -217,6 +218,7 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 		},
 		Env: env{
 			DLQURL:                webhook.EnvDLQURL,
+			NotifyFunction:        webhook.EnvNotifyFunction,
 			QueueURL:              webhook.EnvQueueURL,
 			StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix,
 		},
@@ -249,7 +251,7 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 			HighThroughput:           cfg.Queue.HighThroughput,
 			MaxConcurrency:           cfg.Queue.MaxConcurrency,
 			MaxMessageBytes:          config.QueueMaxMessageBytes,
-			MaxReceiveCount:          cfg.Queue.MaxReceiveCount,
+			MaxReceiveCount:          config.ComputeFinality(cfg).MaxReceiveCount,
 			Name:                     cfg.QueueName(),
 			RetentionSeconds:         config.WholeSeconds(cfg.Queue.Retention),
 			VisibilityTimeoutSeconds: config.WholeSeconds(budget.VisibilityTimeout),

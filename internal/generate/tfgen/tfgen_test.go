@@ -131,7 +131,7 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 			check("queue.visibility_timeout_seconds", m.Queue.VisibilityTimeoutSeconds, int(budget.VisibilityTimeout.Seconds()))
 			check("queue.retention_seconds", m.Queue.RetentionSeconds, int(cfg.Queue.Retention.Seconds()))
 			check("queue.dlq_retention_seconds", m.Queue.DLQRetentionSeconds, int(cfg.Queue.DLQRetention.Seconds()))
-			check("queue.max_receive_count", m.Queue.MaxReceiveCount, cfg.Queue.MaxReceiveCount)
+			check("queue.max_receive_count", m.Queue.MaxReceiveCount, config.ComputeFinality(cfg).MaxReceiveCount)
 			check("queue.batch_size", m.Queue.BatchSize, cfg.Queue.BatchSize)
 			check("queue.max_concurrency", m.Queue.MaxConcurrency, cfg.Queue.MaxConcurrency)
 			check("queue.high_throughput", m.Queue.HighThroughput, cfg.Queue.HighThroughput)
@@ -156,7 +156,7 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 				HeaderPrefix: webhook.AttrHeaderPrefix, ReceivedAt: webhook.AttrReceivedAt,
 				Route: webhook.AttrRoute, WebhookID: webhook.AttrWebhookID,
 			})
-			check("env", m.Env, env{DLQURL: webhook.EnvDLQURL, QueueURL: webhook.EnvQueueURL, StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix})
+			check("env", m.Env, env{DLQURL: webhook.EnvDLQURL, NotifyFunction: webhook.EnvNotifyFunction, QueueURL: webhook.EnvQueueURL, StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix})
 			check("logging", m.Logging, logging{
 				IncludeExecutionData: cfg.Logging.IncludeExecutionData,
 				Level:                string(cfg.Logging.Level),

@@ -507,7 +507,7 @@ func TestInvokeErrorTypes(t *testing.T) {
 			// As Step Functions sends it: the execution input under "webhook",
 			// $$.State.RetryCount under "retryCount".
 			payload := `{"webhook":{"webhookId":"wh-1","route":"orders","group":"g","messageId":"m-1",` +
-				`"receiveCount":1,"maxReceiveCount":5,"finalAttempt":false,"headers":{"X-Event-Type":"a"},` +
+				`"receiveCount":1,"finalAttempt":false,"headers":{"X-Event-Type":"a"},` +
 				`"body":"{\"n\":1}","bodyEncoding":"utf8"},"retryCount":3}`
 			out, err := lambda.NewHandler(d.Handle).Invoke(context.Background(), []byte(payload))
 			if tt.wantType == "" {

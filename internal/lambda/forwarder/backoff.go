@@ -7,22 +7,20 @@ import (
 )
 
 // Backoff is the outer retry schedule: how long a failed message stays
-// invisible before SQS hands it back, by how often it has been received. The
-// first failure waits Base, each further one twice as long, up to Max (and
-// never beyond SQS's 12-hour visibility limit).
+// invisible before SQS hands it back, by how often it has been received
+// (config.Queue.RedeliveryWait: the first failure waits Base, each further
+// one twice as long, up to Max and SQS's 12-hour visibility limit).
 //
 // The schedule is pure: randomness comes in through Jitter, so tests pin it.
 type Backoff struct {
 	Base time.Duration
 	Max  time.Duration
 	// Jitter returns a number in [0, 1); nil means no jitter. Each delay is
-	// shortened by up to a fifth of itself, so a burst of failures spreads out
-	// without any delay exceeding the configured cap.
+	// shortened by up to config.RedeliveryJitter of itself, so a burst of
+	// failures spreads out without any delay exceeding the configured cap;
+	// the SQS backstop (config.ComputeFinality) counts on that bound.
 	Jitter func() float64
 }
-
-// jitterShare is the largest fraction of a delay that jitter takes off.
-const jitterShare = 0.2
 
 // NewBackoff is the schedule configured in routes.yaml (queue.redelivery_delay
 // and queue.max_redelivery_delay).
@@ -32,20 +30,9 @@ func NewBackoff(q config.Queue, jitter func() float64) Backoff {
 
 // Delay is the wait after the receiveCount-th receive (1-based) failed.
 func (b Backoff) Delay(receiveCount int) time.Duration {
-	if b.Base <= 0 {
-		return 0
-	}
-	limit := config.SQSMaxVisibility
-	if b.Max > 0 && b.Max < limit {
-		limit = b.Max
-	}
-	d := b.Base
-	for n := 1; n < receiveCount && d < limit; n++ {
-		d *= 2
-	}
-	d = min(d, limit)
+	d := config.Queue{RedeliveryDelay: b.Base, MaxRedeliveryDelay: b.Max}.RedeliveryWait(receiveCount)
 	if b.Jitter != nil {
-		d -= time.Duration(b.Jitter() * jitterShare * float64(d))
+		d -= time.Duration(b.Jitter() * config.RedeliveryJitter * float64(d))
 	}
 	return d
 }

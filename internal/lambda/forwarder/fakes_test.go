@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -38,7 +40,8 @@ func testConfig() *config.Config {
 		Service: "sales-approvals",
 		Region:  "ap-northeast-1",
 		Queue: config.Queue{
-			MaxReceiveCount:    5,
+			RetryWindow:        time.Hour,
+			Retention:          4 * 24 * time.Hour,
 			BatchSize:          10,
 			RedeliveryDelay:    30 * time.Second,
 			MaxRedeliveryDelay: 15 * time.Minute,
@@ -250,17 +253,65 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
+// notifyFunction is the notify function's name the harness gives the forwarder.
+const notifyFunction = "sales-approvals-notify"
+
+// fakeNotifier records Lambda Invoke calls; fail makes each one fail.
+type fakeNotifier struct {
+	t     testing.TB
+	fail  bool
+	mu    sync.Mutex
+	calls []*lambda.InvokeInput
+}
+
+func (n *fakeNotifier) Invoke(ctx context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.calls = append(n.calls, in)
+	if n.fail {
+		return nil, errors.New("TooManyRequestsException: rate exceeded")
+	}
+	return &lambda.InvokeOutput{StatusCode: 202}, nil
+}
+
+// requests decodes every notification sent, checking each was an
+// asynchronous invocation of the notify function.
+func (n *fakeNotifier) requests() []webhook.NotifyRequest {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []webhook.NotifyRequest
+	for _, in := range n.calls {
+		if aws.ToString(in.FunctionName) != notifyFunction || in.InvocationType != lambdatypes.InvocationTypeEvent {
+			n.t.Errorf("Invoke %s as %q, want %s as Event", aws.ToString(in.FunctionName), in.InvocationType, notifyFunction)
+		}
+		var req webhook.NotifyRequest
+		if err := json.Unmarshal(in.Payload, &req); err != nil {
+			n.t.Errorf("notify payload is not a NotifyRequest: %v", err)
+		}
+		out = append(out, req)
+	}
+	return out
+}
+
+// sentAt is the SentTimestamp of every record() and of testdata's records;
+// harnessNow, the harness's clock, is a minute later: inside the window.
+var (
+	sentAt     = time.UnixMilli(1795856400000)
+	harnessNow = sentAt.Add(time.Minute)
+)
+
 type harness struct {
-	fwd     *forwarder.Forwarder
-	starter *fakeStarter
-	queue   *fakeQueue
-	dlq     *fakeDLQ
-	logs    *logBuffer
+	fwd      *forwarder.Forwarder
+	starter  *fakeStarter
+	queue    *fakeQueue
+	dlq      *fakeDLQ
+	notifier *fakeNotifier
+	logs     *logBuffer
 }
 
 func newHarness(t testing.TB, results map[string]result, tweak func(*forwarder.Config)) *harness {
 	t.Helper()
-	h := &harness{starter: &fakeStarter{t: t, results: results}, queue: &fakeQueue{}, dlq: &fakeDLQ{}, logs: &logBuffer{}}
+	h := &harness{starter: &fakeStarter{t: t, results: results}, queue: &fakeQueue{}, dlq: &fakeDLQ{}, notifier: &fakeNotifier{t: t}, logs: &logBuffer{}}
 	opts := &forwarder.Config{
 		Routes:                testConfig(),
 		StateMachineARNPrefix: arnPrefix,
@@ -268,7 +319,10 @@ func newHarness(t testing.TB, results map[string]result, tweak func(*forwarder.C
 		Starter:               h.starter,
 		Queue:                 h.queue,
 		DeadLetters:           h.dlq,
+		NotifyFunction:        notifyFunction,
+		Notifier:              h.notifier,
 		Logger:                slog.New(slog.NewJSONHandler(h.logs, nil)),
+		Now:                   func() time.Time { return harnessNow },
 	}
 	if tweak != nil {
 		tweak(opts)
@@ -346,6 +400,12 @@ func record(id, group, route string, receive int, body string) events.SQSMessage
 		EventSourceARN:    "arn:aws:sqs:ap-northeast-1:123456789012:sales-approvals.fifo",
 		EventSource:       "aws:sqs",
 	}
+}
+
+// sentBefore moves a record's SentTimestamp d before sentAt: an older message.
+func sentBefore(r events.SQSMessage, d time.Duration) events.SQSMessage {
+	r.Attributes["SentTimestamp"] = fmt.Sprint(sentAt.Add(-d).UnixMilli())
+	return r
 }
 
 func strAttr(v string) events.SQSMessageAttribute {

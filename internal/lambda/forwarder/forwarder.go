@@ -18,14 +18,29 @@
 // (Webhook.Permanent, malformed records, unknown routes, oversize inputs) come
 // back at once so they reach the DLQ without holding their group long.
 //
+// Finality (finality.go). The forwarder owns the decision that a message is
+// done failing, by time, not by SQS's receive count (config.RetryPolicy): an
+// execution is final when it could end past the message's retry window
+// (SentTimestamp + queue.retry_window), and the workflow notifies on a final
+// execution. A record that did not run — blocked behind its group's head,
+// left without time for its route's worst case, or refused by
+// StartSyncExecution — is never final: it comes back and runs later. SQS's
+// redrive policy is a backstop derived so that this never reaches it
+// (config.ComputeFinality); should a record still arrive on the last receive
+// it allows, the forwarder makes that receive final itself.
+//
 // Parking. With a DLQ configured (Config.DLQURL) the forwarder moves a
-// message there itself when its failure is final — a failed execution on the
-// final receive, or a Webhook.Permanent one on any receive (the workflow has
-// notified in both cases), or a record that can never run (malformed, unknown
-// route, oversize) at once — with webhook.AttrFailure
+// message there itself when its failure is final — a failed final
+// execution, a Webhook.Permanent failure (or a data limit the same input
+// will hit again) on any execution, or a record that can never run
+// (malformed, unknown route, oversize) at once — with webhook.AttrFailure
 // saying why, and reports it as done: the event source mapping deletes it and
-// its group goes on in the same batch. Otherwise, or when that send fails,
-// SQS's redrive policy moves it after max_receive_count receives.
+// its group goes on in the same batch. Every park is announced exactly once:
+// by the workflow's Notify, or, where the workflow could not (the record never
+// ran, or its execution ended in an error Catch cannot catch), by the
+// forwarder invoking the notify function asynchronously (notify.go). When the
+// send to the DLQ fails the record takes the ordinary failure path, and SQS's
+// redrive policy remains the backstop.
 package forwarder
 
 import (
@@ -34,14 +49,12 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
@@ -118,6 +131,12 @@ type Config struct {
 	// Metrics records what became of each record (Delivered, Parked, …;
 	// metrics.NewEMF on AWS); nil records nothing.
 	Metrics metrics.Recorder
+	// NotifyFunction is webhook.EnvNotifyFunction's value: the function the
+	// forwarder invokes through Notifier, asynchronously, for a record it
+	// parks without the workflow having notified. Empty: such a park is only
+	// logged.
+	NotifyFunction string
+	Notifier       FunctionInvoker
 }
 
 // Forwarder is the forward Lambda's handler.
@@ -138,6 +157,10 @@ type Forwarder struct {
 	worst map[string]time.Duration
 	// limits are each route's size limits (asl.Limits), by route name.
 	limits map[string]asl.RouteLimits
+	// finality is the retry policy: the window and SQS's backstop.
+	finality       config.Finality
+	notifyFunction string
+	notifier       FunctionInvoker
 }
 
 // New checks the configuration and builds a Forwarder.
@@ -151,21 +174,26 @@ func New(c *Config) (*Forwarder, error) {
 		return nil, errors.New("forwarder: a Starter and a Queue are required")
 	case c.DLQURL != "" && c.DeadLetters == nil:
 		return nil, errors.New("forwarder: a DLQ URL needs DeadLetters to send to it")
+	case c.NotifyFunction != "" && c.Notifier == nil:
+		return nil, errors.New("forwarder: a notify function needs a Notifier to invoke it")
 	}
 	f := &Forwarder{
-		cfg:         c.Routes,
-		arnPrefix:   c.StateMachineARNPrefix,
-		queueURL:    c.QueueURL,
-		starter:     c.Starter,
-		queue:       c.Queue,
-		dlqURL:      c.DLQURL,
-		deadLetters: c.DeadLetters,
-		log:         c.Logger,
-		now:         c.Now,
-		backoff:     NewBackoff(c.Routes.Queue, c.Jitter),
-		concurrency: c.Concurrency,
-		metrics:     c.Metrics,
-		worst:       map[string]time.Duration{},
+		cfg:            c.Routes,
+		arnPrefix:      c.StateMachineARNPrefix,
+		queueURL:       c.QueueURL,
+		starter:        c.Starter,
+		queue:          c.Queue,
+		dlqURL:         c.DLQURL,
+		deadLetters:    c.DeadLetters,
+		log:            c.Logger,
+		now:            c.Now,
+		backoff:        NewBackoff(c.Routes.Queue, c.Jitter),
+		concurrency:    c.Concurrency,
+		metrics:        c.Metrics,
+		worst:          map[string]time.Duration{},
+		finality:       config.ComputeFinality(c.Routes),
+		notifyFunction: c.NotifyFunction,
+		notifier:       c.Notifier,
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
@@ -283,153 +311,6 @@ func (f *Forwarder) forwardGroup(ctx context.Context, records []events.SQSMessag
 		}
 		return
 	}
-}
-
-// logBlocked logs a record held back behind its group's failed head. SQS
-// counts a receive for it all the same: on its final receive it goes to the
-// DLQ with the head without ever having been tried (and the workflow, which
-// notifies, never ran for it), so that case is an error an operator must see.
-func (f *Forwarder) logBlocked(ctx context.Context, rec events.SQSMessage, head string) {
-	receiveCount, _ := strconv.Atoi(rec.Attributes[attrReceiveCount])
-	final := receiveCount >= f.cfg.Queue.MaxReceiveCount
-	attrs := recordAttrs(rec,
-		slog.String("blocked_by", head),
-		slog.Int("receive_count", receiveCount),
-		slog.Bool("final_attempt", final))
-	if final {
-		f.log.LogAttrs(ctx, slog.LevelError, "not started on its final receive: an earlier message of its group was not forwarded; it will go to the DLQ untried", attrs...)
-		return
-	}
-	f.log.LogAttrs(ctx, slog.LevelWarn, "not started: an earlier message of its group was not forwarded", attrs...)
-}
-
-// forward runs one record's execution. A failed record is parked in the DLQ
-// when its failure is final and a DLQ is configured, else made visible again
-// after its delay.
-func (f *Forwarder) forward(ctx context.Context, rec events.SQSMessage) outcome {
-	v := f.execute(ctx, rec)
-	if v.outcome == succeeded {
-		return succeeded
-	}
-	if v.final != nil && f.park(ctx, rec, *v.final) {
-		f.recordParked(rec, v.final.Reason)
-		return parked
-	}
-	f.setVisibility(ctx, rec, v.delay)
-	return v.outcome
-}
-
-// verdict is how one attempt at a record ended and what should happen to it.
-type verdict struct {
-	outcome outcome
-	// delay is how long a failed record stays invisible.
-	delay time.Duration
-	// final, when set, is a failure the record will not get past: with a DLQ
-	// configured the record is parked there with it instead of coming back.
-	final *webhook.Failure
-}
-
-// execute starts the record's execution and judges the result.
-func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict {
-	p, err := parseRecord(f.cfg, rec)
-	if err != nil {
-		// The message may quote attribute values (an unknown route's name),
-		// which are as long as the sender made them: bound it like a cause.
-		f.log.LogAttrs(ctx, slog.LevelError, "record rejected; it will go to the DLQ",
-			recordAttrs(rec, slog.String("error", webhook.Bound(err.Error(), maxLoggedCause)))...)
-		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonMalformed, Error: webhook.ErrPermanent, Cause: webhook.Bound(err.Error(), maxFailureCause)}}
-	}
-	env := p.envelope
-	attrs := []slog.Attr{
-		slog.String("webhook_id", env.WebhookID),
-		slog.String("route", env.Route),
-		slog.String("group", env.Group),
-		slog.String("message_id", env.MessageID),
-		slog.Int("receive_count", env.ReceiveCount),
-		slog.Bool("final_attempt", env.FinalAttempt),
-	}
-	if p.webhookIDFallback {
-		f.log.LogAttrs(ctx, slog.LevelWarn, "no webhook id attribute; the message id stands in", attrs...)
-	}
-
-	input, err := webhook.EncodeInput(env)
-	if err != nil {
-		f.log.LogAttrs(ctx, slog.LevelError, "cannot encode execution input", append(attrs, slog.String("error", err.Error()))...)
-		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonMalformed, Error: webhook.ErrPermanent, Cause: "execution input: " + err.Error()}}
-	}
-	// Larger data would fail the execution with States.DataLimitExceeded,
-	// which its Catch cannot catch, so without a notification: it never runs.
-	limits := f.limits[p.route.Name]
-	if err := limits.TooLarge(p.bodyBytes, len(input)); err != nil {
-		f.log.LogAttrs(ctx, slog.LevelError, "too large for the workflow; the message will go to the DLQ",
-			append(attrs, slog.Int("body_bytes", p.bodyBytes), slog.Int("max_body_bytes", limits.MaxBody),
-				slog.Int("input_bytes", len(input)), slog.Int("max_input_bytes", limits.MaxInput))...)
-		return verdict{outcome: permanent, final: &webhook.Failure{Reason: webhook.ReasonTooLarge, Error: webhook.ErrPermanent, Cause: err.Error()}}
-	}
-	if left, ok := f.timeLeft(ctx); ok && left < f.worst[p.route.Name] {
-		attrs = append(attrs, slog.Duration("time_left", left), slog.Duration("worst_execution", f.worst[p.route.Name]))
-		if env.FinalAttempt {
-			f.log.LogAttrs(ctx, slog.LevelError, "not started on its final receive: less time left than the route's worst-case execution; it will go to the DLQ untried", attrs...)
-		} else {
-			f.log.LogAttrs(ctx, slog.LevelWarn, "not started: less time left than the route's worst-case execution", attrs...)
-		}
-		return verdict{outcome: notStarted}
-	}
-
-	arn := f.arnPrefix + p.route.Name
-	out, err := f.starter.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{
-		StateMachineArn: aws.String(arn),
-		Name:            aws.String(ExecutionName(env.MessageID, env.ReceiveCount)),
-		Input:           aws.String(string(input)),
-	})
-	delay := f.backoff.Delay(env.ReceiveCount)
-	if err != nil {
-		f.log.LogAttrs(ctx, slog.LevelError, "StartSyncExecution failed",
-			append(attrs, slog.String("state_machine_arn", arn), slog.String("error", err.Error()), slog.Duration("redelivery_delay", delay))...)
-		v := verdict{outcome: failed, delay: delay}
-		if env.FinalAttempt {
-			v.final = &webhook.Failure{Reason: webhook.ReasonExhausted, Error: apiErrorCode(err), Cause: webhook.Bound(err.Error(), maxFailureCause)}
-		}
-		return v
-	}
-	attrs = append(attrs,
-		slog.String("execution_arn", aws.ToString(out.ExecutionArn)),
-		slog.String("status", string(out.Status)))
-	if out.Status == sfntypes.SyncExecutionStatusSucceeded {
-		f.log.LogAttrs(ctx, slog.LevelInfo, "delivered", attrs...)
-		f.recordDelivered(env, aws.ToString(out.Output))
-		return verdict{outcome: succeeded}
-	}
-	execErr := aws.ToString(out.Error)
-	attrs = append(attrs, slog.String("error", execErr), slog.String("cause", webhook.Bound(aws.ToString(out.Cause), maxLoggedCause)))
-	v := verdict{outcome: failed, delay: delay}
-	// The data limit fails the same way on every receive, and uncaught: the
-	// workflow has not notified (the limits derived from it should keep any
-	// execution from reaching it).
-	dataLimit := execErr == webhook.ErrDataLimitExceeded
-	if execErr == webhook.ErrPermanent || dataLimit {
-		f.log.LogAttrs(ctx, slog.LevelError, "execution failed permanently", attrs...)
-		v = verdict{outcome: permanent}
-	} else {
-		f.log.LogAttrs(ctx, slog.LevelError, "execution failed", append(attrs, slog.Duration("redelivery_delay", delay))...)
-	}
-	// A permanent error would fail the same way on every receive: the
-	// workflow has notified already, so park it now rather than hold its
-	// group through max_receive_count pointless receives.
-	if env.FinalAttempt || v.outcome == permanent {
-		if execErr == "" {
-			execErr = "States." + string(out.Status)
-		}
-		reason := webhook.ReasonExhausted
-		switch {
-		case execErr == webhook.ErrPermanent:
-			reason = webhook.ReasonPermanent
-		case dataLimit:
-			reason = webhook.ReasonTooLarge
-		}
-		v.final = &webhook.Failure{Reason: reason, Error: execErr, Cause: webhook.Bound(aws.ToString(out.Cause), maxFailureCause), ExecutionARN: aws.ToString(out.ExecutionArn)}
-	}
-	return v
 }
 
 // apiErrorCode is an AWS API error's code ("ThrottlingException"), or

@@ -84,17 +84,17 @@ func TestEnvelopeFromRecord(t *testing.T) {
 	a1, _ := h.starter.call("wh-a1")
 	rec := byID["wh-a1"]
 	want := webhook.Envelope{
-		WebhookID:       "wh-a1",
-		Route:           "approval-progress",
-		Group:           "req-A",
-		MessageID:       rec.MessageId,
-		SequenceNumber:  rec.Attributes["SequenceNumber"],
-		ReceiveCount:    1,
-		MaxReceiveCount: 5,
-		ReceivedAt:      "2026-11-28T09:00:00Z",
-		Headers:         map[string]string{"X-Event-Type": "approval.step", "X-Delivery-Id": "dlv-1"},
-		Body:            `{"step":1,"request":"A"}`,
-		BodyEncoding:    webhook.EncodingUTF8,
+		WebhookID:      "wh-a1",
+		Route:          "approval-progress",
+		Group:          "req-A",
+		MessageID:      rec.MessageId,
+		SequenceNumber: rec.Attributes["SequenceNumber"],
+		ReceiveCount:   1,
+		RetryUntil:     "2026-11-28T10:00:00Z",
+		ReceivedAt:     "2026-11-28T09:00:00Z",
+		Headers:        map[string]string{"X-Event-Type": "approval.step", "X-Delivery-Id": "dlv-1"},
+		Body:           `{"step":1,"request":"A"}`,
+		BodyEncoding:   webhook.EncodingUTF8,
 	}
 	if !envelopesEqual(a1.envelope, want) {
 		t.Errorf("envelope\n got %+v\nwant %+v", a1.envelope, want)
@@ -121,9 +121,15 @@ func TestEnvelopeFromRecord(t *testing.T) {
 		t.Errorf("c1: arn %q headers %#v", c1.arn, c1.envelope.Headers)
 	}
 
+	// b1 has been received twice, a minute into its hour-long window; d1 was
+	// queued two hours ago: the window, not the receive count, makes an
+	// execution final.
+	if b1, _ := h.starter.call("wh-b1"); b1.envelope.FinalAttempt || b1.envelope.ReceiveCount != 2 {
+		t.Errorf("b1 at receive %d inside its window: FinalAttempt=%v, want false", b1.envelope.ReceiveCount, b1.envelope.FinalAttempt)
+	}
 	d1, _ := h.starter.call("wh-d1")
-	if !d1.envelope.FinalAttempt || d1.envelope.ReceiveCount != 5 {
-		t.Errorf("d1 at receive %d: FinalAttempt=%v, want true", d1.envelope.ReceiveCount, d1.envelope.FinalAttempt)
+	if !d1.envelope.FinalAttempt || d1.envelope.RetryUntil != "2026-11-28T08:00:00Z" {
+		t.Errorf("d1 queued 2h ago: FinalAttempt=%v, retry until %s; want true, 08:00", d1.envelope.FinalAttempt, d1.envelope.RetryUntil)
 	}
 	if !strings.Contains(d1.input, `"headers":{`) {
 		t.Errorf("execution input %s has no headers object", d1.input)
@@ -168,6 +174,7 @@ func TestHandleThroughLambdaHandler(t *testing.T) {
 func TestHandleCases(t *testing.T) {
 	t.Parallel()
 	okBody := `{"ok":true}`
+	backstop := config.ComputeFinality(testConfig()).MaxReceiveCount
 	withAttr := func(r events.SQSMessage, name string, a events.SQSMessageAttribute) events.SQSMessage {
 		r.MessageAttributes[name] = a
 		return r
@@ -227,7 +234,7 @@ func TestHandleCases(t *testing.T) {
 			wantFailed:  []string{"msg-1"},
 			wantStarted: []string{"wh-1"},
 			wantVis:     map[string]int32{"rh-1": 0},
-			wantLog:     "execution failed permanently",
+			wantLog:     "execution failed for good",
 		},
 		{
 			name: "a failing group does not hold back the others",
@@ -242,13 +249,13 @@ func TestHandleCases(t *testing.T) {
 			wantLog:     "not started: an earlier message of its group was not forwarded",
 		},
 		{
-			name:        "a record blocked on its final receive is an error in the log",
-			records:     []events.SQSMessage{record("1", "g1", progress, 5, okBody), record("2", "g1", progress, 5, okBody)},
+			name:        "a record blocked on the last receive SQS allows is an error in the log",
+			records:     []events.SQSMessage{record("1", "g1", progress, backstop, okBody), record("2", "g1", progress, backstop, okBody)},
 			results:     map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrRetryable}},
 			wantFailed:  []string{"msg-1", "msg-2"},
 			wantStarted: []string{"wh-1"},
-			wantVis:     map[string]int32{"rh-1": 480, "rh-2": 0},
-			wantLog:     "it will go to the DLQ untried",
+			wantVis:     map[string]int32{"rh-1": 900, "rh-2": 0},
+			wantLog:     "SQS will move the group to the DLQ without a failure record",
 		},
 		{
 			name:        "unknown route fails and blocks its group only",
@@ -372,12 +379,14 @@ func TestDeadline(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), now.Add(left))
 	defer cancel()
 
-	h := newHarness(t, nil, func(o *forwarder.Config) { o.Now = func() time.Time { return now } })
+	h := newHarness(t, nil, func(o *forwarder.Config) { withDLQ(o); o.Now = func() time.Time { return now } })
 	resp, err := h.fwd.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
 		record("1", "g1", "approval-completed", 1, "{}"),
 		record("2", "g1", "approval-progress", 1, "{}"),
 		record("3", "g2", "approval-progress", 1, "{}"),
-		record("4", "g3", "approval-completed", 5, "{}"),
+		// Past its window: its next execution would be final, but one that
+		// cannot start is never final (it was never tried).
+		sentBefore(record("4", "g3", "approval-completed", 5, "{}"), 2*time.Hour),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -394,8 +403,8 @@ func TestDeadline(t *testing.T) {
 	if !strings.Contains(h.logs.String(), "less time left than the route's worst-case execution") {
 		t.Errorf("no deadline log line:\n%s", h.logs.String())
 	}
-	if n := strings.Count(h.logs.String(), "it will go to the DLQ untried"); n != 1 {
-		t.Errorf("%d error lines for the record on its final receive, want 1:\n%s", n, h.logs.String())
+	if len(h.dlq.calls) != 0 || len(h.notifier.calls) != 0 {
+		t.Errorf("%d parked, %d announced; a record that was not started must come back", len(h.dlq.calls), len(h.notifier.calls))
 	}
 }
 

@@ -199,7 +199,7 @@ func TestRedeliveryOnMotoFIFO(t *testing.T) {
 	}
 }
 
-// TestParkingOnMotoFIFO: on its final receive a failed message is parked in
+// TestParkingOnMotoFIFO: after its final execution a failed message is parked in
 // a real FIFO DLQ with its body, group and attributes plus the failure, the
 // event source mapping deletes it, and its group goes on in the same batch.
 func TestParkingOnMotoFIFO(t *testing.T) {
@@ -211,7 +211,7 @@ func TestParkingOnMotoFIFO(t *testing.T) {
 
 	starter := &fakeStarter{t: t, results: map[string]result{"wh-a1": {status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrRetryable, cause: "attempt 3/3: target answered 503"}}}
 	cfg := testConfig()
-	cfg.Queue.MaxReceiveCount = 1 // the first receive is the final one
+	cfg.Queue.RetryWindow = 0 // the first execution is the final one
 	fwd, err := forwarder.New(&forwarder.Config{
 		Routes: cfg, StateMachineARNPrefix: arnPrefix, QueueURL: q.url, DLQURL: dlq.url,
 		Starter: starter, Queue: q.client, DeadLetters: q.client, Logger: slog.New(slog.DiscardHandler),

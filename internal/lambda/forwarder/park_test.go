@@ -13,20 +13,27 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/forwarder"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
-var parkNow = time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC)
+// parkNow is the clock of the parking tests: a minute after testdata's
+// records were queued, inside their hour-long window; old records were
+// queued two hours before it.
+var parkNow = harnessNow
 
 func withDLQ(o *forwarder.Config) {
 	o.DLQURL = testDLQ
 	o.Now = func() time.Time { return parkNow }
 }
 
+func old(r events.SQSMessage) events.SQSMessage { return sentBefore(r, 2*time.Hour) }
+
 func TestParking(t *testing.T) {
 	t.Parallel()
 	const progress = "approval-progress"
+	backstop := config.ComputeFinality(testConfig()).MaxReceiveCount
 	retryable := result{status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrRetryable, cause: "attempt 3/3: target answered 503"}
 	tests := []struct {
 		name        string
@@ -38,10 +45,13 @@ func TestParking(t *testing.T) {
 		wantVis     map[string]int32
 		// wantParked maps webhook id → the failure's "reason error".
 		wantParked map[string]string
+		// wantAnnounced lists the webhook ids the forwarder notified for
+		// (those the workflow did not).
+		wantAnnounced []string
 	}{
 		{
-			name:        "final failure is parked and its group goes on",
-			records:     []events.SQSMessage{record("1", "g1", progress, 5, `{"n":1}`), record("2", "g1", progress, 5, `{"n":2}`)},
+			name:        "a failed final execution (its window closed) is parked and its group goes on",
+			records:     []events.SQSMessage{old(record("1", "g1", progress, 5, `{"n":1}`)), old(record("2", "g1", progress, 5, `{"n":2}`))},
 			results:     map[string]result{"wh-1": retryable},
 			wantFailed:  []string{},
 			wantStarted: []string{"wh-1", "wh-2"},
@@ -49,12 +59,12 @@ func TestParking(t *testing.T) {
 			wantParked:  map[string]string{"wh-1": "exhausted " + webhook.ErrRetryable},
 		},
 		{
-			name:        "a failure before the final receive comes back instead",
-			records:     []events.SQSMessage{record("1", "g1", progress, 4, "{}"), record("2", "g1", progress, 4, "{}")},
+			name:        "a failure inside the window comes back, however often it was received",
+			records:     []events.SQSMessage{record("1", "g1", progress, 5, "{}"), record("2", "g1", progress, 5, "{}")},
 			results:     map[string]result{"wh-1": retryable},
 			wantFailed:  []string{"msg-1", "msg-2"},
 			wantStarted: []string{"wh-1"},
-			wantVis:     map[string]int32{"rh-1": 240, "rh-2": 0},
+			wantVis:     map[string]int32{"rh-1": 480, "rh-2": 0},
 			wantParked:  map[string]string{},
 		},
 		{
@@ -67,35 +77,84 @@ func TestParking(t *testing.T) {
 			wantParked:  map[string]string{"wh-1": "permanent " + webhook.ErrPermanent},
 		},
 		{
-			name:        "timed out on the final receive",
-			records:     []events.SQSMessage{record("1", "g1", progress, 5, "{}")},
-			results:     map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusTimedOut}},
-			wantFailed:  []string{},
+			name:          "a final execution that timed out as a whole never reached Notify: the forwarder announces it",
+			records:       []events.SQSMessage{old(record("1", "g1", progress, 5, "{}"))},
+			results:       map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusTimedOut}},
+			wantFailed:    []string{},
+			wantStarted:   []string{"wh-1"},
+			wantVis:       map[string]int32{},
+			wantParked:    map[string]string{"wh-1": "exhausted States.TIMED_OUT"},
+			wantAnnounced: []string{"wh-1"},
+		},
+		{
+			name:          "States.Runtime cannot be caught: the forwarder announces the park",
+			records:       []events.SQSMessage{old(record("1", "g1", progress, 2, "{}"))},
+			results:       map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed, err: "States.Runtime", cause: "ErrorPath selected a number"}},
+			wantFailed:    []string{},
+			wantStarted:   []string{"wh-1"},
+			wantVis:       map[string]int32{},
+			wantParked:    map[string]string{"wh-1": "exhausted States.Runtime"},
+			wantAnnounced: []string{"wh-1"},
+		},
+		{
+			name:          "States.DataLimitExceeded fails the same way every time: parked at once as too_large and announced",
+			records:       []events.SQSMessage{record("1", "g1", progress, 1, "{}"), record("2", "g1", progress, 1, "{}")},
+			results:       map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusFailed, err: "States.DataLimitExceeded", cause: "the state input exceeds the maximum size"}},
+			wantFailed:    []string{},
+			wantStarted:   []string{"wh-1", "wh-2"},
+			wantVis:       map[string]int32{},
+			wantParked:    map[string]string{"wh-1": "too_large States.DataLimitExceeded"},
+			wantAnnounced: []string{"wh-1"},
+		},
+		{
+			name:        "StartSyncExecution refused past the window: it did not run, so it comes back",
+			records:     []events.SQSMessage{old(record("1", "g1", progress, 6, "{}")), old(record("2", "g1", progress, 6, "{}"))},
+			results:     map[string]result{"wh-1": {apiErr: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "rate exceeded"}}},
+			wantFailed:  []string{"msg-1", "msg-2"},
 			wantStarted: []string{"wh-1"},
-			wantVis:     map[string]int32{},
-			wantParked:  map[string]string{"wh-1": "exhausted States.TIMED_OUT"},
+			wantVis:     map[string]int32{"rh-1": 900, "rh-2": 0},
+			wantParked:  map[string]string{},
 		},
 		{
-			name:        "an API error on the final receive is parked with its code",
-			records:     []events.SQSMessage{record("1", "g1", progress, 6, "{}")},
-			results:     map[string]result{"wh-1": {apiErr: &smithy.GenericAPIError{Code: "StateMachineDoesNotExist", Message: "no such machine"}}},
-			wantFailed:  []string{},
-			wantStarted: []string{"wh-1"},
-			wantVis:     map[string]int32{},
-			wantParked:  map[string]string{"wh-1": "exhausted StateMachineDoesNotExist"},
+			name:          "StartSyncExecution refused on the last receive SQS allows: parked with receive_limit and announced",
+			records:       []events.SQSMessage{old(record("1", "g1", progress, backstop, "{}"))},
+			results:       map[string]result{"wh-1": {apiErr: &smithy.GenericAPIError{Code: "StateMachineDoesNotExist", Message: "no such machine"}}},
+			wantFailed:    []string{},
+			wantStarted:   []string{"wh-1"},
+			wantVis:       map[string]int32{},
+			wantParked:    map[string]string{"wh-1": "receive_limit StateMachineDoesNotExist"},
+			wantAnnounced: []string{"wh-1"},
 		},
 		{
-			name:        "a malformed record is parked at once and unblocks its group",
-			records:     []events.SQSMessage{record("1", "g1", "no-such-route", 1, "{}"), record("2", "g1", progress, 1, "{}")},
-			wantFailed:  []string{},
-			wantStarted: []string{"wh-2"},
-			wantVis:     map[string]int32{},
-			wantParked:  map[string]string{"wh-1": "malformed " + webhook.ErrPermanent},
-		},
-		{
-			name:        "when parking fails the record takes the ordinary failure path",
-			records:     []events.SQSMessage{record("1", "g1", progress, 5, "{}"), record("2", "g1", progress, 5, "{}")},
+			name:        "a failure on the last receive SQS allows is final even inside the window (the workflow notified)",
+			records:     []events.SQSMessage{record("1", "g1", progress, backstop, "{}")},
 			results:     map[string]result{"wh-1": retryable},
+			wantFailed:  []string{},
+			wantStarted: []string{"wh-1"},
+			wantVis:     map[string]int32{},
+			wantParked:  map[string]string{"wh-1": "receive_limit " + webhook.ErrRetryable},
+		},
+		{
+			name:          "a malformed record is parked at once, announced, and unblocks its group",
+			records:       []events.SQSMessage{record("1", "g1", "no-such-route", 1, "{}"), record("2", "g1", progress, 1, "{}")},
+			wantFailed:    []string{},
+			wantStarted:   []string{"wh-2"},
+			wantVis:       map[string]int32{},
+			wantParked:    map[string]string{"wh-1": "malformed " + webhook.ErrPermanent},
+			wantAnnounced: []string{"wh-1"},
+		},
+		{
+			name:          "an input too large to start is parked at once and announced",
+			records:       []events.SQSMessage{record("1", "g1", progress, 1, strings.Repeat("x", config.StatePayloadMax))},
+			wantFailed:    []string{},
+			wantVis:       map[string]int32{},
+			wantParked:    map[string]string{"wh-1": "too_large " + webhook.ErrPermanent},
+			wantAnnounced: []string{"wh-1"},
+		},
+		{
+			name:        "when parking fails the record takes the ordinary failure path, unannounced",
+			records:     []events.SQSMessage{old(record("1", "g1", progress, 5, "{}")), old(record("2", "g1", progress, 5, "{}"))},
+			results:     map[string]result{"wh-1": {status: sfntypes.SyncExecutionStatusTimedOut}},
 			dlqFails:    true,
 			wantFailed:  []string{"msg-1", "msg-2"},
 			wantStarted: []string{"wh-1"},
@@ -144,6 +203,13 @@ func TestParking(t *testing.T) {
 			if !mapsEqual(parked, tc.wantParked) {
 				t.Errorf("parked %v, want %v", parked, tc.wantParked)
 			}
+			var announced []string
+			for _, req := range h.notifier.requests() {
+				announced = append(announced, req.Webhook.WebhookID)
+			}
+			if !slices.Equal(announced, tc.wantAnnounced) {
+				t.Errorf("announced %v, want %v", announced, tc.wantAnnounced)
+			}
 		})
 	}
 }
@@ -159,7 +225,7 @@ func TestParkedCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := messageIDs(ev)
-	// d1 timed out on its final receive and b1 failed permanently: both
+	// d1 timed out on its final execution and b1 failed permanently: both
 	// parked, no longer batch failures, and b1's group went on with b2.
 	if got, want := failureIDs(resp), []string{ids["wh-a2"], ids["wh-a3"]}; !slices.Equal(got, want) {
 		t.Errorf("failures %v, want %v", got, want)
@@ -199,8 +265,8 @@ func TestParkedCopy(t *testing.T) {
 	want := webhook.Failure{
 		Reason:         webhook.ReasonExhausted,
 		Error:          "States.TIMED_OUT",
-		FirstAttemptAt: "2026-11-28T09:00:00.1Z", // ApproximateFirstReceiveTimestamp 1795856400100
-		FailedAt:       "2026-11-28T11:00:00Z",
+		FirstAttemptAt: "2026-11-28T07:00:00.1Z", // ApproximateFirstReceiveTimestamp 1795849200100
+		FailedAt:       "2026-11-28T09:01:00Z",
 		ReceiveCount:   5,
 	}
 	if !strings.Contains(f.ExecutionARN, ":express:sales-approvals-approval-progress:") {

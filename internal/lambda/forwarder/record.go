@@ -42,6 +42,8 @@ type parsed struct {
 	webhookIDFallback bool
 	// bodyBytes is the raw body's length.
 	bodyBytes int
+	// sent is SQS's SentTimestamp: the message's retry window opens then.
+	sent time.Time
 }
 
 // stringAttribute is a message attribute's string value; ok is false when the
@@ -86,6 +88,11 @@ func parseRecord(cfg *config.Config, rec events.SQSMessage) (parsed, error) {
 	if err != nil || receiveCount < 1 {
 		return p, malformed("%s %q is not a positive number", attrReceiveCount, rec.Attributes[attrReceiveCount])
 	}
+	sentMillis, err := strconv.ParseInt(rec.Attributes[attrSentTimestamp], 10, 64)
+	if err != nil || sentMillis <= 0 {
+		return p, malformed("%s %q is not a time in epoch milliseconds; the retry window cannot start", attrSentTimestamp, rec.Attributes[attrSentTimestamp])
+	}
+	p.sent = time.UnixMilli(sentMillis)
 
 	webhookID, ok, err := stringAttribute(rec, webhook.AttrWebhookID)
 	if err != nil {
@@ -120,20 +127,40 @@ func parseRecord(cfg *config.Config, rec events.SQSMessage) (parsed, error) {
 	}
 
 	p.envelope = webhook.Envelope{
-		WebhookID:       webhookID,
-		Route:           route.Name,
-		Group:           group,
-		MessageID:       rec.MessageId,
-		SequenceNumber:  rec.Attributes[attrSequenceNumber],
-		ReceiveCount:    receiveCount,
-		MaxReceiveCount: cfg.Queue.MaxReceiveCount,
-		FinalAttempt:    receiveCount >= cfg.Queue.MaxReceiveCount,
-		ReceivedAt:      receivedAt,
-		Headers:         headers,
+		WebhookID:      webhookID,
+		Route:          route.Name,
+		Group:          group,
+		MessageID:      rec.MessageId,
+		SequenceNumber: rec.Attributes[attrSequenceNumber],
+		ReceiveCount:   receiveCount,
+		RetryUntil:     p.sent.Add(cfg.Queue.RetryWindow).UTC().Format(time.RFC3339Nano),
+		ReceivedAt:     receivedAt,
+		Headers:        headers,
 	}
 	p.envelope.EncodeBody(raw)
 	p.bodyBytes = len(raw)
 	return p, nil
+}
+
+// rawEnvelope is what a record that could not be parsed says about itself,
+// for its notification: the attributes as they came (bounded: they are as
+// long as the sender made them), the message id standing in for a missing
+// webhook id.
+func rawEnvelope(rec events.SQSMessage) webhook.Envelope {
+	env := webhook.Envelope{
+		WebhookID:  rec.MessageId,
+		Group:      webhook.Bound(rec.Attributes[attrMessageGroupID], maxLoggedCause),
+		MessageID:  rec.MessageId,
+		ReceivedAt: sentTime(rec.Attributes[attrSentTimestamp]),
+	}
+	env.ReceiveCount, _ = strconv.Atoi(rec.Attributes[attrReceiveCount])
+	if a, ok := rec.MessageAttributes[webhook.AttrWebhookID]; ok && a.StringValue != nil && *a.StringValue != "" {
+		env.WebhookID = webhook.Bound(*a.StringValue, maxLoggedCause)
+	}
+	if a, ok := rec.MessageAttributes[webhook.AttrRoute]; ok && a.StringValue != nil {
+		env.Route = webhook.Bound(*a.StringValue, maxLoggedCause)
+	}
+	return env
 }
 
 // rawBody is the request body as it came in at ingress.

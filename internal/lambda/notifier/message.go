@@ -27,12 +27,14 @@ type Message struct {
 type Details struct {
 	Route, Group, WebhookID string
 	Error, Cause            string
-	// Attempts counts the SQS receives so far (each is one execution with its
-	// own in-workflow retries) and the receive limit.
-	Receives, MaxReceives int
-	HeadedForDLQ          bool
-	ConsoleURL            string
-	RedriveCommand        string
+	// Receives counts the SQS receives so far (each ran at most one
+	// execution, with its own in-workflow retries).
+	Receives int
+	// RetryUntil is when the message's retry window closes (RFC 3339).
+	RetryUntil     string
+	HeadedForDLQ   bool
+	ConsoleURL     string
+	RedriveCommand string
 }
 
 // Describe extracts the details of a notify request.
@@ -45,7 +47,7 @@ func Describe(req webhook.NotifyRequest) Details {
 		Error:          req.Error.Error,
 		Cause:          webhook.Bound(webhook.CauseMessage(req.Error.Cause), causeMax),
 		Receives:       env.ReceiveCount,
-		MaxReceives:    env.MaxReceiveCount,
+		RetryUntil:     env.RetryUntil,
 		HeadedForDLQ:   env.FinalAttempt || req.Error.Error == webhook.ErrPermanent,
 		ConsoleURL:     ConsoleURL(req.ExecutionID, req.StartTime),
 		RedriveCommand: RedriveCommand(env.WebhookID),
@@ -66,7 +68,11 @@ func Compose(d Details) Message {
 	fmt.Fprintf(&b, "Webhook id: %s\n", d.WebhookID)
 	fmt.Fprintf(&b, "Error:      %s\n", d.Error)
 	fmt.Fprintf(&b, "Cause:      %s\n", d.Cause)
-	fmt.Fprintf(&b, "Attempts:   receive %d of %d (each receive runs the workflow's retries)\n", d.Receives, d.MaxReceives)
+	fmt.Fprintf(&b, "Attempts:   receive %d (each execution runs the workflow's retries)", d.Receives)
+	if d.RetryUntil != "" {
+		fmt.Fprintf(&b, "; retried until %s", d.RetryUntil)
+	}
+	b.WriteString("\n")
 	if d.HeadedForDLQ {
 		b.WriteString("Fate:       headed for the dead-letter queue; it stays there until redriven\n")
 	} else {

@@ -36,7 +36,7 @@ func testRequest(final bool) webhook.NotifyRequest {
 	return webhook.NotifyRequest{
 		Webhook: webhook.Envelope{
 			WebhookID: "wh-7f3a", Route: "approval-progress", Group: "req-42",
-			ReceiveCount: 5, MaxReceiveCount: 5, FinalAttempt: final, Body: `{"secret":"do-not-echo"}`,
+			ReceiveCount: 5, RetryUntil: "2026-11-28T10:00:00Z", FinalAttempt: final, Body: `{"secret":"do-not-echo"}`,
 		},
 		Error:        webhook.CaughtError{Error: webhook.ErrRetryable, Cause: string(cause)},
 		ExecutionID:  testExecutionARN,
@@ -54,7 +54,7 @@ func TestCompose(t *testing.T) {
 		"Webhook id: wh-7f3a\n",
 		"Error:      Webhook.Retryable\n",
 		"Cause:      attempt 5/5: POST https://app.test/hooks: target answered 503 Service Unavailable\n",
-		"Attempts:   receive 5 of 5",
+		"Attempts:   receive 5 (each execution runs the workflow's retries); retried until 2026-11-28T10:00:00Z",
 		"headed for the dead-letter queue",
 		"Execution:  https://ap-northeast-1.console.aws.amazon.com/states/home?region=ap-northeast-1#/express-executions/details/" + testExecutionARN + "?startDate=1795860000123\n",
 		"  go run ./cmd/redrive redrive --webhook-id wh-7f3a\n",
@@ -281,7 +281,7 @@ func TestInvokeWorkflowPayload(t *testing.T) {
 	slack, texts := slackEndpoint(t, 500)
 	fs := &fakeSNS{}
 	payload := `{"webhook":{"webhookId":"wh-9","route":"approval-progress","group":"req-1","messageId":"m","receiveCount":5,` +
-		`"maxReceiveCount":5,"finalAttempt":true,"headers":{},"body":"{}","bodyEncoding":"utf8"},` +
+		`"finalAttempt":true,"headers":{},"body":"{}","bodyEncoding":"utf8"},` +
 		`"error":{"Error":"Webhook.Permanent","Cause":"{\"errorMessage\":\"attempt 1/5: POST https://app.test/h: target answered 400 Bad Request\",\"errorType\":\"Webhook.Permanent\"}"},` +
 		`"executionId":"` + testExecutionARN + `","stateMachine":"sales-approvals-approval-progress","startTime":"` + testStartTime + `"}`
 	_, err := lambda.NewHandler(notifierFor(t, fs, slack.URL).Notify).Invoke(context.Background(), []byte(payload))

@@ -246,7 +246,8 @@ func checkFunctions(t *testing.T, c clients, s *staged, out applied) map[string]
 	}
 
 	// Environment: forward knows where its state machines, queue and DLQ
-	// are; deliver and notify read everything else from routes.yaml.
+	// are, and which function announces what it parks; deliver and notify
+	// read everything else from routes.yaml.
 	wantForward := map[string]string{}
 	for role, name := range s.Locals.Env {
 		switch role {
@@ -256,6 +257,8 @@ func checkFunctions(t *testing.T, c clients, s *staged, out applied) map[string]
 			wantForward[name] = out.QueueURL
 		case "dlq_url":
 			wantForward[name] = out.DLQURL
+		case "notify_function":
+			wantForward[name] = s.Config.FunctionName("notify")
 		default:
 			t.Errorf("generated env %s=%s is new to this test; add what the forward function must receive", role, name)
 		}

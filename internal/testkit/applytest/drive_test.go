@@ -112,7 +112,7 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out ap
 		"AWS_REGION": s.Config.Region, "AWS_DEFAULT_REGION": s.Config.Region,
 		"AWS_ENDPOINT_URL_SFN": moto.Endpoint, "AWS_ENDPOINT_URL_SQS": moto.Endpoint,
 		"AWS_ENDPOINT_URL_SSM": moto.Endpoint, "AWS_ENDPOINT_URL_SNS": moto.Endpoint,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.Endpoint,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.Endpoint, "AWS_ENDPOINT_URL_LAMBDA": moto.Endpoint,
 	}
 	running := map[string]*lambdarie.Function{}
 	for _, name := range bundle.Functions {
@@ -165,23 +165,24 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out ap
 		}
 	})
 
-	t.Run("parked in the DLQ after max receives, notified once", func(t *testing.T) {
+	// retry_window: 0s (testConfig) makes the first execution final.
+	t.Run("parked in the DLQ after its final execution, notified once", func(t *testing.T) {
 		tg.status.Store(http.StatusInternalServerError)
 		body := []byte(`{"request":"req-43","step":"director"}`)
 		id, carried := sendWebhook(t, c, out.QueueURL, route, "req-43", "dlv-2", body)
 		receives := 0
-		for range s.Locals.Queue.MaxReceiveCount + 2 {
+		for range 3 {
 			n, failed := esm.poll(t)
 			if n == 0 {
 				break
 			}
 			receives++
-			if receives < s.Locals.Queue.MaxReceiveCount && len(failed) != 1 {
-				t.Errorf("receive %d: forward reported failures %v, want the record", receives, failed)
+			if len(failed) != 0 {
+				t.Errorf("receive %d: forward reported failures %v, want the record parked", receives, failed)
 			}
 		}
-		if receives != s.Locals.Queue.MaxReceiveCount {
-			t.Errorf("the message was received %d times, want max_receive_count %d", receives, s.Locals.Queue.MaxReceiveCount)
+		if receives != 1 {
+			t.Errorf("the message was received %d times, want once (its one execution is final)", receives)
 		}
 		attempts := tg.take()
 		if want := receives * maxAttempts; len(attempts) != want {
@@ -203,9 +204,9 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out ap
 		var failure webhook.Failure
 		if a, ok := parked[0].MessageAttributes[webhook.AttrFailure]; !ok ||
 			json.Unmarshal([]byte(aws.ToString(a.StringValue)), &failure) != nil ||
-			failure.Error != webhook.ErrRetryable || failure.ReceiveCount != s.Locals.Queue.MaxReceiveCount {
-			t.Errorf("parked message's %s attribute %v: want the forwarder's record of a %s failure on receive %d",
-				webhook.AttrFailure, aws.ToString(parked[0].MessageAttributes[webhook.AttrFailure].StringValue), webhook.ErrRetryable, s.Locals.Queue.MaxReceiveCount)
+			failure.Error != webhook.ErrRetryable || failure.Reason != webhook.ReasonExhausted || failure.ReceiveCount != 1 {
+			t.Errorf("parked message's %s attribute %v: want the forwarder's record of an exhausted %s failure on receive 1",
+				webhook.AttrFailure, aws.ToString(parked[0].MessageAttributes[webhook.AttrFailure].StringValue), webhook.ErrRetryable)
 		}
 		// One notification per channel: SNS (read from the subscribed queue)
 		// and Slack, both naming the webhook.

@@ -39,7 +39,7 @@ func testConfig(t *testing.T, targetURL, topicARN string) []byte {
 	for _, e := range []edit{
 		{"target.base_url", targetURL},
 		{"target.timeout", "2s"},
-		{"queue.max_receive_count", "2"},
+		{"queue.retry_window", "0s"},
 		{"queue.redelivery_delay", "0s"},
 		{"queue.max_redelivery_delay", "0s"},
 		{"retry.max_attempts", "2"},

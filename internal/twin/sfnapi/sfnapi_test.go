@@ -88,7 +88,7 @@ func client(endpoint string) *sfn.Client {
 
 func envelopeJSON(t *testing.T, group string) string {
 	t.Helper()
-	e := webhook.Envelope{WebhookID: "wh-9", Route: "approval-progress", Group: group, MessageID: "m", ReceiveCount: 1, MaxReceiveCount: 5}
+	e := webhook.Envelope{WebhookID: "wh-9", Route: "approval-progress", Group: group, MessageID: "m", ReceiveCount: 1}
 	e.EncodeBody([]byte("payload"))
 	b, err := json.Marshal(e)
 	if err != nil {

@@ -120,7 +120,7 @@ func TestLargestBodyRunsTheLongestPath(t *testing.T) {
 	env := webhook.Envelope{
 		WebhookID: strings.Repeat(`"`, webhook.MaxIDBytes), Route: route.Name, Group: strings.Repeat(`\`, webhook.MaxGroupBytes),
 		MessageID: strings.Repeat(`"`, webhook.MaxIDBytes), SequenceNumber: strings.Repeat("9", webhook.MaxSequenceNumberBytes),
-		ReceiveCount: 5, MaxReceiveCount: 5, FinalAttempt: true, ReceivedAt: "2026-11-28T09:00:00.123456789+09:00",
+		ReceiveCount: 5, RetryUntil: "2026-11-28T10:00:00.123456789Z", FinalAttempt: true, ReceivedAt: "2026-11-28T09:00:00.123456789+09:00",
 		Headers: map[string]string{"X-Event-Type": strings.Repeat(`"`, webhook.MaxHeaderBytes-10), "X-Delivery-Id": strings.Repeat("\t", 10)},
 	}
 	env.EncodeBody([]byte(strings.Repeat("\xff", limits.MaxBody)))
@@ -170,7 +170,7 @@ func TestDerivedLimitIsTight(t *testing.T) {
 		{limits.MaxInput + slack, strings.Repeat("E", 256)},
 		{limits.MaxInput + slack + 1, ErrDataLimitExceeded},
 	} {
-		env := webhook.Envelope{WebhookID: "wh-1", Route: route.Name, Group: "g", MessageID: "m", ReceiveCount: 5, MaxReceiveCount: 5, FinalAttempt: true, Headers: map[string]string{}, BodyEncoding: webhook.EncodingUTF8}
+		env := webhook.Envelope{WebhookID: "wh-1", Route: route.Name, Group: "g", MessageID: "m", ReceiveCount: 5, FinalAttempt: true, Headers: map[string]string{}, BodyEncoding: webhook.EncodingUTF8}
 		base, _ := webhook.EncodeInput(env)
 		env.Body = strings.Repeat("a", tc.size-len(base))
 		input, _ := webhook.EncodeInput(env)

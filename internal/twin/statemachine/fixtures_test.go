@@ -199,7 +199,7 @@ func envelope(t testing.TB, final bool) []byte {
 	t.Helper()
 	e := webhook.Envelope{
 		WebhookID: "wh-1", Route: "approval-progress", Group: "req-7", MessageID: "m-1",
-		ReceiveCount: 5, MaxReceiveCount: 5, FinalAttempt: final,
+		ReceiveCount: 5, FinalAttempt: final,
 		Headers: map[string]string{"X-Event-Type": "approved"},
 	}
 	e.EncodeBody([]byte(`{"request":"req-7","step":2}`))

@@ -3,6 +3,7 @@ package twin_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -139,6 +140,35 @@ func (wd *webDriver) one(css string) string {
 func (wd *webDriver) click(css string) {
 	wd.t.Helper()
 	wd.call(http.MethodPost, "/session/"+wd.session+"/element/"+wd.one(css)+"/click", map[string]any{}, nil)
+}
+
+// rect is where the first element css matches is drawn, in CSS pixels.
+func (wd *webDriver) rect(css string) (width, height float64) {
+	wd.t.Helper()
+	var r struct{ Width, Height float64 }
+	wd.call(http.MethodGet, "/session/"+wd.session+"/element/"+wd.one(css)+"/rect", nil, &r)
+	return r.Width, r.Height
+}
+
+// attribute is an attribute of the first element css matches.
+func (wd *webDriver) attribute(css, name string) string {
+	wd.t.Helper()
+	var v *string
+	wd.call(http.MethodGet, "/session/"+wd.session+"/element/"+wd.one(css)+"/attribute/"+name, nil, &v)
+	if v == nil {
+		return ""
+	}
+	return *v
+}
+
+// screenshot is a PNG of the page as the browser draws it.
+func (wd *webDriver) screenshot() []byte {
+	wd.t.Helper()
+	var b64 string
+	wd.call(http.MethodGet, "/session/"+wd.session+"/screenshot", nil, &b64)
+	png, err := base64.StdEncoding.DecodeString(b64)
+	must(wd.t, err)
+	return png
 }
 
 func (wd *webDriver) text(css string) string {

@@ -49,6 +49,7 @@ func (t *Twin) buildForwarder(local *config.Config, runner *statemachine.Runner,
 		Notifier:       lambdaClient,
 		Logger:         t.log,
 		Jitter:         rand.Float64,
+		Metrics:        t.metrics,
 	})
 	if err != nil {
 		return nil, nil, err

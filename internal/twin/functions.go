@@ -35,7 +35,7 @@ type functions struct {
 // and functions/notify do, on the local config and the environment's
 // secrets, under their local ARNs.
 func (t *Twin) buildFunctions(local *config.Config, secrets *envSecrets) (*functions, error) {
-	deliverer, err := delivery.New(&delivery.Config{Routes: local, Secrets: secrets, HTTPClient: DeliveryClient(), Logger: t.log})
+	deliverer, err := delivery.New(&delivery.Config{Routes: local, Secrets: secrets, HTTPClient: DeliveryClient(), Logger: t.log, Metrics: t.metrics})
 	if err != nil {
 		return nil, err
 	}

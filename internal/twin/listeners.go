@@ -68,6 +68,9 @@ func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsCli
 		Notified: t.Notifications,
 		Demo:     t.demo,
 		DemoPath: DemoTargetPath,
+		Running:  t.runner.Running,
+		Metrics:  t.metrics,
+		Sample:   t.sampleGauges,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -14,7 +14,7 @@
 //	/2015-03-31/event-source-mappings    Lambda's API for the forward mapping (pause)
 //	/2015-03-31/functions/…/invocations  Lambda's Invoke: the forwarder's asynchronous notify
 //	/demo-target/…                       the demo target, when on (internal/twin/demotarget)
-//	anything else                        the web page (internal/twin/console)
+//	anything else                        the web page and /metrics (internal/twin/console)
 //
 // The control plane has no authentication — whoever reaches it can read,
 // delete or forge the queue's messages and run workflows that POST signed
@@ -32,6 +32,10 @@
 // function with the real Lambda client; the state machine
 // runner invokes the deliver and notify cores in process, through the Lambda
 // JSON path too, so their errors reach Retry and Catch under the same names.
+//
+// Metrics: the cores record into memory what they write as EMF lines on AWS,
+// and the twin samples what SQS and Step Functions publish there (observe.go);
+// the page's overview and /metrics read them.
 //
 // Storage: the queues live in the data file (fifo, bbolt, fsync'd before
 // ingress answers); execution histories in a second bbolt file beside it
@@ -60,6 +64,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate"
+	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/twin/demotarget"
 	"github.com/webhookq/webhookq/internal/twin/esm"
 	"github.com/webhookq/webhookq/internal/twin/fifo"
@@ -163,10 +168,15 @@ type Twin struct {
 	demo         *demotarget.Target
 	notified     *notifications
 	invocations  *invokeAPI
-	log          *slog.Logger
-	grace        time.Duration
-	stopOnce     sync.Once
-	stopErr      error
+	// metrics are what the cores record and sampleGauges adds (observe.go);
+	// runner runs the executions, sampled for the running ones.
+	metrics           *metrics.Memory
+	runner            *statemachine.Runner
+	sampling, sampled chan struct{}
+	log               *slog.Logger
+	grace             time.Duration
+	stopOnce          sync.Once
+	stopErr           error
 }
 
 // Start checks the workflows, opens the stores, creates the queues, builds
@@ -216,6 +226,9 @@ func Start(o Options) (_ *Twin, err error) {
 		return nil, err
 	}
 	scale := max(o.TimeScale, 1)
+	if err := t.newMetrics(); err != nil {
+		return nil, err
+	}
 	fns, err := t.buildFunctions(local, secrets)
 	if err != nil {
 		return nil, err
@@ -224,6 +237,7 @@ func Start(o Options) (_ *Twin, err error) {
 	if err != nil {
 		return nil, err
 	}
+	t.runner = runner
 	fwd, sqsClient, err := t.buildForwarder(local, runner, budget, scale)
 	if err != nil {
 		return nil, err
@@ -248,6 +262,7 @@ func Start(o Options) (_ *Twin, err error) {
 		t.watcher.Stop()
 		return nil, err
 	}
+	t.startSampling()
 	for _, w := range t.Warnings {
 		t.log.Warn("local: " + w)
 	}
@@ -320,6 +335,7 @@ func (t *Twin) Shutdown(ctx context.Context) error {
 			<-t.served
 		}
 		t.invocations.Wait()
+		t.stopSampling()
 		t.stopErr = errors.Join(append(errs, t.closeStores())...)
 	})
 	return t.stopErr

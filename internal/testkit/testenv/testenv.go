@@ -183,3 +183,25 @@ func AWSConfig(endpoint, region string) aws.Config {
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	}
 }
+
+// ArtifactsEnv names the folder tests save artifacts in (screenshots);
+// unset, it is test-artifacts/ in the repository root (ignored by git).
+const ArtifactsEnv = "WEBHOOKQ_TEST_ARTIFACTS"
+
+// WriteArtifact saves b as name in the artifacts folder, for a person or CI
+// to look at after the run, and returns its path.
+func WriteArtifact(tb testing.TB, name string, b []byte) string {
+	tb.Helper()
+	dir := os.Getenv(ArtifactsEnv)
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(tb), "test-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatalf("testenv: artifacts folder: %v", err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	return path
+}

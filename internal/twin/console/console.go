@@ -1,9 +1,12 @@
-// Package console is the local twin's web page: the executions (filtered by
-// route, group and status), one execution's state-by-state history with its
-// inputs and outputs, the queue and dead-letter queue contents, the failure
-// notifications, and a redrive button. Plain server-rendered HTML
-// (html/template), no JavaScript; every action is a form POST answered with a
-// redirect, so a reload never repeats it.
+// Package console is the local twin's web page: an overview per route (the
+// metrics of internal/lambda/metrics as totals and charts of the last ten
+// minutes, drawn as SVG on the server; the page reloads itself), the
+// executions (running ones first; filtered by route, group and status), one
+// execution's state-by-state history with its inputs and outputs, the queue
+// and dead-letter queue contents, the failure notifications, and a redrive
+// button; and /metrics in the Prometheus text format. Plain server-rendered
+// HTML (html/template), no JavaScript; every action is a form POST answered
+// with a redirect, so a reload never repeats it.
 //
 // Redrive goes through internal/redrive's Tool against the twin's own SQS
 // endpoint — the same code cmd/redrive runs — so the page moves messages
@@ -24,6 +27,7 @@ import (
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/redrive"
 	"github.com/webhookq/webhookq/internal/twin/demotarget"
 	"github.com/webhookq/webhookq/internal/twin/fifo"
@@ -84,6 +88,12 @@ type Options struct {
 	// Demo, when set, is shown with its controls, mounted at DemoPath.
 	Demo     *demotarget.Target
 	DemoPath string
+	// Running lists the executions under way (statemachine.Runner.Running).
+	Running func(statemachine.Filter) []statemachine.Execution
+	// Metrics are the twin's counts (the overview's charts, /metrics);
+	// Sample brings their gauges up to date before they are read.
+	Metrics *metrics.Memory
+	Sample  func()
 }
 
 // Page serves the web page.
@@ -113,6 +123,8 @@ func New(o Options) (*Page, error) {
 	p.mux.HandleFunc("POST /redrive", p.redrive)
 	p.mux.HandleFunc("POST /mapping", p.mapping)
 	p.mux.HandleFunc("GET /notifications", p.notifications)
+	p.mux.HandleFunc("GET /overview", p.overview)
+	p.mux.HandleFunc("GET /metrics", p.prometheus)
 	return p, nil
 }
 
@@ -135,6 +147,8 @@ type layout struct {
 	Mapping string
 	// Stale: what changed on disk since the twin started.
 	Stale []string
+	// Refresh, when set, reloads the page every Refresh seconds.
+	Refresh int
 }
 
 func (p *Page) layout(r *http.Request, title string) layout {
@@ -170,10 +184,22 @@ func (p *Page) render(w http.ResponseWriter, name string, data any) {
 func (p *Page) executions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := statemachine.Filter{Route: q.Get("route"), Group: q.Get("group"), Status: statemachine.Status(q.Get("status")), Limit: listLimit}
-	list, err := p.o.History.List(r.Context(), f)
-	if err != nil {
-		http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
-		return
+	// The running ones first (the history has only finished executions).
+	var list []*statemachine.Execution
+	if p.o.Running != nil && (f.Status == "" || f.Status == statemachine.StatusRunning) {
+		for _, e := range p.o.Running(f) {
+			list = append(list, &e)
+		}
+	}
+	if f.Status != statemachine.StatusRunning && len(list) < listLimit {
+		finished := f
+		finished.Limit = listLimit - len(list)
+		done, err := p.o.History.List(r.Context(), finished)
+		if err != nil {
+			http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		list = append(list, done...)
 	}
 	var routes []string
 	for _, rt := range p.o.Config.Routes {
@@ -186,12 +212,21 @@ func (p *Page) executions(w http.ResponseWriter, r *http.Request) {
 		Routes     []string
 		Statuses   []statemachine.Status
 		Limit      int
-	}{p.layout(r, "Executions"), f, list, routes, []statemachine.Status{statemachine.StatusSucceeded, statemachine.StatusFailed, statemachine.StatusTimedOut}, listLimit})
+	}{p.layout(r, "Executions"), f, list, routes, []statemachine.Status{statemachine.StatusRunning, statemachine.StatusSucceeded, statemachine.StatusFailed, statemachine.StatusTimedOut}, listLimit})
 }
 
 func (p *Page) execution(w http.ResponseWriter, r *http.Request) {
 	arn := r.URL.Query().Get("arn")
 	e, err := p.o.History.Get(r.Context(), arn)
+	if errors.Is(err, statemachine.ErrNotFound) && p.o.Running != nil {
+		// Still running: its header, and its history once it ends.
+		for _, x := range p.o.Running(statemachine.Filter{}) {
+			if x.ARN == arn {
+				e, err = &x, nil
+				break
+			}
+		}
+	}
 	if errors.Is(err, statemachine.ErrNotFound) {
 		http.Error(w, "no execution "+arn+" (the twin keeps the newest executions only)", http.StatusNotFound)
 		return

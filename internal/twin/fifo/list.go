@@ -49,15 +49,55 @@ func (q *queue) stats(now time.Time) Stats {
 	nowMS := now.UnixMilli()
 	var st Stats
 	for _, m := range q.msgs {
-		switch {
-		case !m.durable:
-		case m.state.VisibleMS <= nowMS:
-			st.Visible++
-		case m.state.ReceiveCount > 0:
-			st.InFlight++
-		default:
-			st.Delayed++
+		if m.durable {
+			st.count(m, nowMS)
 		}
 	}
 	return st
+}
+
+// count adds a durable message to the count of its state.
+func (st *Stats) count(m *message, nowMS int64) {
+	switch {
+	case m.state.VisibleMS <= nowMS:
+		st.Visible++
+	case m.state.ReceiveCount > 0:
+		st.InFlight++
+	default:
+		st.Delayed++
+	}
+}
+
+// GroupedStats counts the messages that share a value of one message
+// attribute, and when the oldest of them was sent.
+type GroupedStats struct {
+	Stats
+	Oldest time.Time
+}
+
+// StatsBy counts the queue's messages by the string value of the message
+// attribute attr (the empty string for messages without it): what the
+// twin's overview shows per route.
+func (s *Store) StatsBy(queueName, attr string) (map[string]GroupedStats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.queue(queueName)
+	if err != nil {
+		return nil, err
+	}
+	nowMS := s.now().UnixMilli()
+	out := map[string]GroupedStats{}
+	for _, m := range q.msgs {
+		if !m.durable {
+			continue
+		}
+		key := m.rec.Attributes[attr].StringValue
+		g := out[key]
+		g.count(m, nowMS)
+		if sent := time.UnixMilli(m.rec.SentMS); g.Oldest.IsZero() || sent.Before(g.Oldest) {
+			g.Oldest = sent
+		}
+		out[key] = g
+	}
+	return out, nil
 }

@@ -40,6 +40,8 @@ type Runner struct {
 	// States.DataLimitExceeded. 0 is Step Functions' 262,144 bytes
 	// (config.StatePayloadMax).
 	DataLimit int
+
+	running runningSet
 }
 
 // InputError is an execution request the runner refuses before starting:
@@ -147,7 +149,9 @@ func (r *Runner) Execute(ctx context.Context, m *Machine, name string, input []b
 	x.contextStateMachine = map[string]any{"Id": x.record.StateMachineARN, "Name": m.Name}
 	x.event(Event{Type: EventExecutionStarted, Input: x.record.Input})
 
+	r.running.add(x.record)
 	output, failure := x.run(data)
+	r.running.remove(x.record.ARN)
 	x.record.Stop = clock.Now()
 	switch {
 	case failure == nil:

@@ -12,7 +12,8 @@
 
 locals {
   queue = local.webhookq.queue
-  # High-throughput FIFO: deduplication and throughput quotas per message group.
+  # High-throughput FIFO (the default; queue.high_throughput: false opts out):
+  # deduplication and throughput quotas per message group.
   fifo_deduplication_scope = local.queue.high_throughput ? "messageGroup" : "queue"
   fifo_throughput_limit    = local.queue.high_throughput ? "perMessageGroupId" : "perQueue"
 }

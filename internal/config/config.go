@@ -96,7 +96,11 @@ type Queue struct {
 	DLQRetention   time.Duration
 	BatchSize      int
 	MaxConcurrency int
-	// HighThroughput turns on FIFO high-throughput mode (per-message-group quotas).
+	// HighThroughput is FIFO high-throughput mode: deduplication and
+	// throughput quotas per message group (DeduplicationScope messageGroup,
+	// FifoThroughputLimit perMessageGroupId). On by default; the queue then
+	// takes HighThroughputSendQuota(region) webhooks a second instead of
+	// FIFOSendQuota.
 	HighThroughput bool
 	// RedeliveryDelay is the first wait before SQS hands a failed message back
 	// (the forwarder sets it with ChangeMessageVisibility); it doubles per receive

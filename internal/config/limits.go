@@ -38,3 +38,35 @@ const (
 	parkedAttributesBytes = len(webhook.AttrFailure) + len("String") + webhook.MaxFailureBytes +
 		len(webhook.AttrRedriveCount) + len("Number") + 10
 )
+
+// High-throughput FIFO: SendMessage calls a second (without batching: ingress
+// sends one message per call) a queue takes in high-throughput mode, by
+// Region; the other Regions take highThroughputSendDefault. (Amazon SQS
+// message quotas, "High throughput for FIFO queues":
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html)
+var highThroughputSendQuotas = map[string]int{
+	"us-east-1": 70000, "us-west-2": 70000, "eu-west-1": 70000,
+	"us-east-2": 19000, "eu-central-1": 19000,
+	"ap-south-1": 9000, "ap-southeast-1": 9000, "ap-southeast-2": 9000, "ap-northeast-1": 9000,
+	"eu-west-2": 4500, "sa-east-1": 4500,
+}
+
+const highThroughputSendDefault = 2400
+
+// HighThroughputSendQuota is a high-throughput FIFO queue's SendMessage
+// quota in region, calls a second. A message group lives in one partition,
+// which takes FIFOSendQuota of them: that is one group's ceiling either way.
+func HighThroughputSendQuota(region string) int {
+	if q, ok := highThroughputSendQuotas[region]; ok {
+		return q
+	}
+	return highThroughputSendDefault
+}
+
+// QueueSendQuota is what the configured queue takes: calls a second.
+func (c *Config) QueueSendQuota() int {
+	if c.Queue.HighThroughput {
+		return HighThroughputSendQuota(c.Region)
+	}
+	return FIFOSendQuota
+}

@@ -80,6 +80,7 @@ func defaultConfig(path string) *Config {
 			DLQRetention:       DefaultDLQRetention,
 			BatchSize:          DefaultBatchSize,
 			MaxConcurrency:     DefaultMaxConcurrency,
+			HighThroughput:     true,
 			RedeliveryDelay:    DefaultRedeliveryDelay,
 			MaxRedeliveryDelay: DefaultMaxRedeliveryDelay,
 		},

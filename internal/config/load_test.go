@@ -158,7 +158,7 @@ func TestDefaults(t *testing.T) {
 		Ingress: Ingress{Throttle: Throttle{Rate: 100, Burst: 200}},
 		Target:  Target{BaseURL: "https://app.example.com", Timeout: 10 * time.Second},
 		Queue: Queue{RetryWindow: time.Hour, Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour, BatchSize: 10,
-			MaxConcurrency: 10, RedeliveryDelay: 30 * time.Second, MaxRedeliveryDelay: 15 * time.Minute},
+			MaxConcurrency: 10, HighThroughput: true, RedeliveryDelay: 30 * time.Second, MaxRedeliveryDelay: 15 * time.Minute},
 		Retry:   Retry{MaxAttempts: 3, Interval: 2 * time.Second, BackoffRate: 2, MaxDelay: 30 * time.Second, Jitter: JitterFull, On: AllOutcomes},
 		Notify:  Notify{When: NotifyNever},
 		Logging: Logging{Level: LogError, RetentionDays: 30},
@@ -411,6 +411,28 @@ func BenchmarkParse(b *testing.B) {
 	for b.Loop() {
 		if _, err := Parse(examplePath, data); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// High-throughput FIFO is the default; routes.yaml can opt out.
+func TestHighThroughputOptOut(t *testing.T) {
+	t.Parallel()
+	base := "service: shop\nregion: ap-northeast-1\ntarget:\n  base_url: https://app.example.com\nroutes:\n  - name: orders\n    path: /orders\n    group: static:orders\n    verify: {scheme: none, reason: the test sender signs nothing}\n"
+	for _, tc := range []struct {
+		yaml  string
+		want  bool
+		quota int
+	}{
+		{base, true, HighThroughputSendQuota("ap-northeast-1")},
+		{base + "queue:\n  high_throughput: false\n", false, FIFOSendQuota},
+	} {
+		c, err := Parse("routes.yaml", []byte(tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Queue.HighThroughput != tc.want || c.QueueSendQuota() != tc.quota {
+			t.Errorf("high_throughput %v with quota %d, want %v and %d", c.Queue.HighThroughput, c.QueueSendQuota(), tc.want, tc.quota)
 		}
 	}
 }

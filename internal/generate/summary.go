@@ -40,6 +40,9 @@ type Summary struct {
 	// ParallelInvocations is config.ParallelInvocations (queue.max_concurrency
 	// × batch_size).
 	ParallelInvocations int
+	// QueueSendQuota is config.QueueSendQuota: SendMessage calls a second
+	// the queue takes.
+	QueueSendQuota int
 }
 
 // RouteSummary is one route's line of the summary.
@@ -80,7 +83,7 @@ func Summarize(cfg *config.Config) (Summary, error) {
 		Finality:       config.ComputeFinality(cfg),
 		Cost:           EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
 	}
-	s.ParallelInvocations = cfg.ParallelInvocations()
+	s.ParallelInvocations, s.QueueSendQuota = cfg.ParallelInvocations(), cfg.QueueSendQuota()
 	if s.CreatesAPI {
 		s.API = cfg.Service
 	}
@@ -240,16 +243,7 @@ func (s Summary) writeThrottleNotes(b *strings.Builder) {
 			fmt.Fprintf(b, "    %s\n", line)
 		}
 	}
-	total := totalRate(s.Routes)
-	switch {
-	case s.HighThroughput:
-		fmt.Fprintf(b, "  routes total %s requests/s (the queue is in FIFO high-throughput mode)\n", formatFloat(total))
-	case total > config.FIFOSendQuota:
-		fmt.Fprintf(b, "  routes total %s requests/s, above the %d SendMessage/s a FIFO queue takes without queue.high_throughput:\n"+
-			"  past it SQS refuses webhooks and ingress answers them with an error, not 429; lower the rates or set high_throughput\n", formatFloat(total), config.FIFOSendQuota)
-	default:
-		fmt.Fprintf(b, "  routes total %s requests/s, within the %d SendMessage/s a FIFO queue takes without queue.high_throughput\n", formatFloat(total), config.FIFOSendQuota)
-	}
+	s.writeIngressCeiling(b)
 }
 
 func formatBytes(n int) string {

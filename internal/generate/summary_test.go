@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -116,7 +117,8 @@ func TestSummarizeExample(t *testing.T) {
 			"approval-progress   hmac X-Workflow-Signature  100     200\napproval-completed  hmac X-Workflow-Signature  100     200\n" +
 			"  The existing API's stage is not the module's: set the limits on it yourself",
 		"    aws apigatewayv2 update-stage --region ap-northeast-1 \\\n",
-		"routes total 200 requests/s, within the 300 SendMessage/s a FIFO queue takes without queue.high_throughput",
+		fmt.Sprintf("routes total 200 requests/s, within the %d SendMessage/s the queue takes in FIFO high-throughput mode in ap-northeast-1 (%d/s per message group)\n"+
+			"  ingress ceiling: 200 webhooks/s, set by the routes' throttles", config.HighThroughputSendQuota("ap-northeast-1"), config.FIFOSendQuota),
 		"forward Lambda timeout          " + b.ForwardTimeout.String(),
 		"queue visibility timeout        " + b.VisibilityTimeout.String(),
 		"StartSyncExecution SDK timeout  " + b.SDKTimeout.String(),
@@ -150,11 +152,14 @@ func TestSummaryNamesUnverifiedRoutes(t *testing.T) {
 }
 
 // Routes whose rates add up past what a FIFO queue without high throughput
-// takes are called out: SQS, not the throttle, would refuse the surplus.
+// takes are called out: SQS, not the throttle, would refuse the surplus, and
+// the queue sets the ingress ceiling.
 func TestSummaryWarnsWhenRatesExceedTheQueue(t *testing.T) {
 	t.Parallel()
 	text := summaryText(t, "many-routes")
-	want := "routes total 3000 requests/s, above the 300 SendMessage/s a FIFO queue takes without queue.high_throughput"
+	want := "routes total 3000 requests/s, above the 300 SendMessage/s the queue takes without high-throughput mode (queue.high_throughput: false):\n" +
+		"  past it SQS refuses webhooks and ingress answers them with an error, not 429; lower the rates or drop high_throughput: false\n" +
+		"  ingress ceiling: 300 webhooks/s, set by the queue's SendMessage quota"
 	if !strings.Contains(text, want) {
 		t.Errorf("summary lacks %q:\n%s", want, text)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/asl"
 	"github.com/webhookq/webhookq/internal/twin"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -93,4 +94,67 @@ func delivered(rec *recorder, id string) bool {
 		}
 	}
 	return false
+}
+
+// The twin's queues are made as terraform/queue.tf makes them: high
+// throughput by default (deduplication per message group), the old
+// per-queue mode when routes.yaml opts out, and the module's message sizes.
+// The same delivery id in two groups is then two webhooks, or one.
+func TestQueuesFollowHighThroughput(t *testing.T) {
+	t.Parallel()
+	const routes = `service: ht
+region: eu-west-1
+target:
+  base_url: %s
+queue:
+  retry_window: 1m
+  redelivery_delay: 1s
+  max_redelivery_delay: 2s%s
+routes:
+  - name: events
+    path: /events
+    group: header:X-Group
+    dedup: header:X-Delivery-Id
+    headers: [X-Delivery-Id]
+    verify: {scheme: none, reason: the test sender signs nothing}
+`
+	for _, tc := range []struct {
+		name      string
+		optOut    string
+		scope     string
+		limit     string
+		delivered int
+	}{
+		{"default", "", "messageGroup", "perMessageGroupId", 2},
+		{"opted out", "\n  high_throughput: false", "queue", "perQueue", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{decide: func(string, []byte) int { return http.StatusOK }}
+			target := httptest.NewServer(rec)
+			defer target.Close()
+			cfg, workflows := writeProject(t, fmt.Sprintf(routes, target.URL, tc.optOut))
+			tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows})
+			for name, size := range map[string]int{cfg.QueueName(): config.QueueMaxMessageBytes, cfg.DLQName(): config.DLQMaxMessageBytes} {
+				attrs, err := tw.Store().QueueAttributes(name)
+				must(t, err)
+				if attrs["DeduplicationScope"] != tc.scope || attrs["FifoThroughputLimit"] != tc.limit || attrs["MaximumMessageSize"] != fmt.Sprint(size) {
+					t.Errorf("%s: %v, want DeduplicationScope %s, FifoThroughputLimit %s, MaximumMessageSize %d", name, attrs, tc.scope, tc.limit, size)
+				}
+			}
+			for _, group := range []string{"g1", "g2"} {
+				if _, status, err := post(http.DefaultClient, tw.IngressURL+"/events", map[string]string{"X-Group": group, "X-Delivery-Id": "same-delivery"}, []byte(`{"n":1}`)); err != nil || status != http.StatusOK {
+					t.Fatalf("post to %s: %d, %v", group, status, err)
+				}
+			}
+			waitFor(t, 30*time.Second, "the queue drained", func() bool {
+				st, err := tw.Store().Stats(cfg.QueueName())
+				must(t, err)
+				return st.Visible+st.InFlight+st.Delayed == 0 && len(rec.snapshot()) >= tc.delivered
+			})
+			if got := len(rec.snapshot()); got != tc.delivered {
+				t.Errorf("%d deliveries of one delivery id sent to two groups, want %d", got, tc.delivered)
+			}
+		})
+	}
 }

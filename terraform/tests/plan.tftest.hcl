@@ -167,12 +167,16 @@ run "queues" {
     error_message = "the queue's message size must leave room in the DLQ for the failure record a parked message gains"
   }
   assert {
-    condition = (
-      local.webhookq.queue.high_throughput ?
-      aws_sqs_queue.main.deduplication_scope == "messageGroup" && aws_sqs_queue.main.fifo_throughput_limit == "perMessageGroupId" :
-      aws_sqs_queue.main.deduplication_scope == "queue" && aws_sqs_queue.main.fifo_throughput_limit == "perQueue"
-    )
-    error_message = "high-throughput mode must set per-message-group deduplication and throughput"
+    condition = alltrue([
+      local.webhookq.queue.high_throughput ? (
+        aws_sqs_queue.main.deduplication_scope == "messageGroup" && aws_sqs_queue.main.fifo_throughput_limit == "perMessageGroupId"
+        ) : (
+        aws_sqs_queue.main.deduplication_scope == "queue" && aws_sqs_queue.main.fifo_throughput_limit == "perQueue"
+      ),
+      aws_sqs_queue.dlq.deduplication_scope == aws_sqs_queue.main.deduplication_scope,
+      aws_sqs_queue.dlq.fifo_throughput_limit == aws_sqs_queue.main.fifo_throughput_limit,
+    ])
+    error_message = "high-throughput mode (the default; high_throughput: false opts out) must set per-message-group deduplication and throughput, and the DLQ the same"
   }
 }
 

@@ -32,7 +32,10 @@ type Summary struct {
 	// (ExistingStageThrottleCommand); empty when webhookq creates the API.
 	ThrottleCommand string
 	Routes          []RouteSummary
-	Budget          config.Budget
+	// Secrets are the SSM parameters and Secrets Manager secrets the
+	// configuration references: they must exist before the first apply.
+	Secrets []config.Secret
+	Budget  config.Budget
 	// Finality is the retry policy's numbers: the window, SQS's backstop.
 	Finality config.Finality
 	Cost     Cost
@@ -82,6 +85,7 @@ func Summarize(cfg *config.Config) (Summary, error) {
 		Budget:         budget,
 		Finality:       config.ComputeFinality(cfg),
 		Cost:           EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
+		Secrets:        cfg.Secrets(),
 	}
 	s.ParallelInvocations, s.QueueSendQuota = cfg.ParallelInvocations(), cfg.QueueSendQuota()
 	if s.CreatesAPI {
@@ -172,6 +176,8 @@ func (s Summary) WriteText(w io.Writer) error {
 	}
 	tw.Flush()
 
+	s.writeSecrets(&b)
+
 	fmt.Fprintf(&b, "\nIngress protection\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROUTE\tVERIFY\tRATE/S\tBURST")
@@ -230,6 +236,37 @@ func (s Summary) WriteText(w io.Writer) error {
 		formatBytes(c.Assumptions.BodyBytes), c.Assumptions.DeliveryLatency, c.MemoryMB["forward"], c.MemoryMB["deliver"], s.Region)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeSecrets lists the secrets to create before the first apply, each with
+// what reads it and the command that creates it: SSM parameters as
+// SecureString (docs.aws.amazon.com/systems-manager/latest/userguide/param-create-cli.html),
+// Secrets Manager secrets by name (an ARN names one that exists already).
+func (s Summary) writeSecrets(b *strings.Builder) {
+	if len(s.Secrets) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nSecrets to create before the first apply (read at run time, never in routes.yaml or Terraform;\n"+
+		"a missing one fails what reads it until it exists)\n")
+	for _, sec := range s.Secrets {
+		var uses []string
+		for _, u := range sec.Uses {
+			uses = append(uses, u.Function+": "+u.Use)
+		}
+		ref := sec.Ref
+		switch {
+		case ref.SSMParameter != "":
+			fmt.Fprintf(b, "  SSM parameter %s — %s\n", ref.SSMParameter, strings.Join(uses, "; "))
+			fmt.Fprintf(b, "    aws ssm put-parameter --region %s --type SecureString --name %s --value '<the value>'\n", s.Region, ref.SSMParameter)
+		case strings.HasPrefix(ref.SecretsManager, "arn:"):
+			fmt.Fprintf(b, "  Secrets Manager secret %s — %s\n    (an ARN: the secret exists already; check it holds the value)\n", ref.SecretsManager, strings.Join(uses, "; "))
+		case ref.SecretsManager != "":
+			fmt.Fprintf(b, "  Secrets Manager secret %s — %s\n", ref.SecretsManager, strings.Join(uses, "; "))
+			fmt.Fprintf(b, "    aws secretsmanager create-secret --region %s --name %s --secret-string '<the value>'\n", s.Region, ref.SecretsManager)
+		default:
+			fmt.Fprintf(b, "  environment variable %s — %s (read by the local twin only; AWS has no such secret)\n", ref.Env, strings.Join(uses, "; "))
+		}
+	}
 }
 
 // writeThrottleNotes says where the throttles apply and what the queue takes.

@@ -128,6 +128,13 @@ func TestSummarizeExample(t *testing.T) {
 		"Retry policy: " + config.RetryPolicy,
 		"SQS maxReceiveCount (backstop)      " + config.ComputeFinality(cfg).Explain(),
 		"longest wait behind a failing head  " + config.ComputeFinality(cfg).FollowerWait.String(),
+		// Every secret the example references, what reads it, and how to create it.
+		"Secrets to create before the first apply",
+		"  SSM parameter /sales-approvals/outbound-signing-secret — deliver: outbound signing (target.signing_secret)\n" +
+			"    aws ssm put-parameter --region ap-northeast-1 --type SecureString --name /sales-approvals/outbound-signing-secret --value '<the value>'\n",
+		"  SSM parameter /sales-approvals/workflow-saas-signing-secret — deliver: route approval-progress: inbound hmac signature; " +
+			"deliver: route approval-completed: inbound hmac signature\n",
+		"  SSM parameter /sales-approvals/slack-webhook-url — notify: Slack notifications (notify.slack_webhook_url)\n",
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, text.String())

@@ -324,18 +324,14 @@ func maxDeliverTimeout(b config.Budget) time.Duration {
 	return d
 }
 
-// deliverSecrets collects every secret the deliver function reads, sorted and
-// without duplicates. Env references exist only in the local twin.
+// deliverSecrets collects every secret the deliver function reads
+// (config.SecretUses, the one list), sorted and without duplicates. Env
+// references exist only in the local twin.
 func deliverSecrets(cfg *config.Config) secrets {
 	var all []*config.SecretRef
-	all = append(all, cfg.Target.Signing)
-	for _, name := range sortedKeys(cfg.Target.SecretHeaders) {
-		ref := cfg.Target.SecretHeaders[name]
-		all = append(all, &ref)
-	}
-	for _, r := range cfg.Routes {
-		if r.Verify != nil {
-			all = append(all, &r.Verify.Secret)
+	for _, u := range cfg.SecretUses() {
+		if u.Function == "deliver" {
+			all = append(all, &u.Ref)
 		}
 	}
 	return refs(all...)

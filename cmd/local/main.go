@@ -160,6 +160,7 @@ func printBanner(w io.Writer, cfg *config.Config, t *twin.Twin, demo, auto, fast
 	}
 	fmt.Fprintf(w, "control plane on %s (no authentication: keep it to yourself)\n", t.ControlURL)
 	fmt.Fprintf(w, "  web page      %s/\n", t.ControlURL)
+	fmt.Fprintf(w, "  overview      %s/overview   (per route, live; Prometheus metrics at %s/metrics)\n", t.ControlURL, t.ControlURL)
 	fmt.Fprintf(w, "  SQS           aws --endpoint-url %s sqs …   queue %s, DLQ %s\n", t.ControlURL, t.QueueURL, t.DLQURL)
 	fmt.Fprintf(w, "  Step Functions %s (StartSyncExecution)\n", t.ControlURL)
 	fmt.Fprintf(w, "  Lambda        event source mapping %s (redrive --endpoint-url %s --pause-esm --esm-uuid %s)\n", t.MappingUUID, t.ControlURL, t.MappingUUID)

@@ -69,8 +69,10 @@ type Function struct {
 	// Started is when the emulator process was started.
 	Started time.Time
 
-	logs *syncBuffer
-	stop func()
+	logs  *syncBuffer
+	stop  func()
+	pid   int // the emulator's
+	limit *cpuLimit
 }
 
 // Start builds pkg and runs it under the emulator until the test ends. env is
@@ -86,6 +88,12 @@ func Start(tb testing.TB, pkg string, env map[string]string) *Function {
 // The function's working directory and LAMBDA_TASK_ROOT are the bootstrap's
 // folder.
 func StartBootstrap(tb testing.TB, bootstrap string, env map[string]string) *Function {
+	tb.Helper()
+	return start(tb, bootstrap, env, nil)
+}
+
+// start runs bootstrap under the emulator, in limit's cgroup when limit is set.
+func start(tb testing.TB, bootstrap string, env map[string]string, limit *cpuLimit) *Function {
 	tb.Helper()
 	rie := testenv.RIE(tb)
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tb))
@@ -117,10 +125,19 @@ func StartBootstrap(tb testing.TB, bootstrap string, env map[string]string) *Fun
 		cancel()
 		tb.Fatalf("lambdarie: start %s: %v", rie, err)
 	}
+	fn.pid, fn.limit = cmd.Process.Pid, limit
 	fn.stop = sync.OnceFunc(func() {
 		cancel()
 		_ = cmd.Wait()
 	})
+	if limit != nil {
+		// Before the first invoke, which starts the bootstrap: it inherits
+		// the emulator's cgroup.
+		if err := limit.add(fn.pid); err != nil {
+			fn.Stop()
+			tb.Fatalf("lambdarie: limit the emulator's CPU: %v", err)
+		}
+	}
 	tb.Cleanup(func() {
 		fn.Stop()
 		if tb.Failed() {

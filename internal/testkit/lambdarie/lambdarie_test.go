@@ -2,7 +2,10 @@ package lambdarie_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,5 +85,44 @@ func TestEnvironOverridesDefaults(t *testing.T) {
 		if got[k] != want {
 			t.Errorf("%s = %q, want %q", k, got[k], want)
 		}
+	}
+}
+
+// TestStartAtMemoryLimitsTheBootstrap: the bootstrap the emulator starts
+// runs in a cgroup whose CPU quota is Lambda's share for the memory size,
+// sees AWS_LAMBDA_FUNCTION_MEMORY_SIZE, and its peak RSS and CPU time can be
+// read. (How fast it runs under the quota is the benchmarks' business.)
+func TestStartAtMemoryLimitsTheBootstrap(t *testing.T) {
+	bootstrap := lambdarie.Build(t, "./internal/testkit/lambdarie/testdata/probe")
+	fn := lambdarie.StartAtMemory(t, bootstrap, nil, 128)
+	raw := fn.Invoke(t, []byte(`{"env":["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]}`))
+	var got probeAnswer
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("answer %s: %v", raw, err)
+	}
+	if v := got.Env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]; v == nil || *v != "128" {
+		t.Errorf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE = %v, want 128", v)
+	}
+	cgroup, quota := fn.CPULimit()
+	if want := 7236; quota < want || quota > want+1 {
+		t.Errorf("CPU quota %d µs per 100 ms, want %d (128/1769 of a CPU)", quota, want)
+	}
+	pid, err := fn.BootstrapPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := os.ReadFile(filepath.Join(cgroup, "cgroup.procs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(strings.Fields(string(member)), strconv.Itoa(pid)) {
+		t.Errorf("bootstrap %d is not in %s (holds %q)", pid, cgroup, member)
+	}
+	u, err := fn.Usage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.PeakRSSBytes < 1<<20 || u.PeakRSSBytes > 1<<30 {
+		t.Errorf("peak RSS %d bytes, want a Go process's few MB", u.PeakRSSBytes)
 	}
 }

@@ -10,6 +10,8 @@ package testenv
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -202,6 +204,36 @@ func WriteArtifact(tb testing.TB, name string, b []byte) string {
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		tb.Fatalf("testenv: %v", err)
+	}
+	return path
+}
+
+// systemRootFiles are where Linux distributions keep the CA bundle Go reads
+// (crypto/x509's certFiles on Linux), Debian's first; provided.al2023 has the
+// second.
+var systemRootFiles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}
+
+// TrustedRoots writes a CA bundle holding the system's roots and extra, for
+// SSL_CERT_FILE: a process started with it verifies a local test server's
+// certificate and still parses a full system bundle, as it would on Lambda.
+func TrustedRoots(tb testing.TB, extra ...*x509.Certificate) string {
+	tb.Helper()
+	var bundle []byte
+	for _, f := range systemRootFiles {
+		if b, err := os.ReadFile(f); err == nil {
+			bundle = b
+			break
+		}
+	}
+	if bundle == nil {
+		tb.Fatalf("testenv: no system CA bundle in %v", systemRootFiles)
+	}
+	for _, c := range extra {
+		bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	path := filepath.Join(tb.TempDir(), "ca-bundle.crt")
+	if err := os.WriteFile(path, bundle, 0o644); err != nil {
+		tb.Fatal(err)
 	}
 	return path
 }

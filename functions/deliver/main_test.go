@@ -84,7 +84,7 @@ func target(t *testing.T) (*httptest.Server, chan received) {
 	return srv, got
 }
 
-func event(t *testing.T, eventType string, body []byte, retryCount int) []byte {
+func event(t testing.TB, eventType string, body []byte, retryCount int) []byte {
 	t.Helper()
 	env := webhook.Envelope{
 		WebhookID: "wh-" + eventType, Route: "orders", Group: "orders", MessageID: "m-1",

@@ -332,7 +332,7 @@ func TestGenerateBuildsZipsAndSummary(t *testing.T) {
 		"approval-progress   POST /hooks/approval-progress",
 		"forward Lambda timeout",
 		"queue visibility timeout",
-		"Estimated AWS cost per million webhooks: $",
+		"Estimated AWS cost per million webhooks in ap-northeast-1: $",
 		"Assumes: 4 KiB average body",
 	} {
 		if !strings.Contains(stdout, want) {

@@ -162,7 +162,7 @@ func TestDefaults(t *testing.T) {
 		Retry:   Retry{MaxAttempts: 3, Interval: 2 * time.Second, BackoffRate: 2, MaxDelay: 30 * time.Second, Jitter: JitterFull, On: AllOutcomes},
 		Notify:  Notify{When: NotifyNever},
 		Logging: Logging{Level: LogError, RetentionDays: 30},
-		Lambdas: map[string]Lambda{"forward": {MemoryMB: 256}, "deliver": {MemoryMB: 256}, "notify": {MemoryMB: 128}},
+		Lambdas: map[string]Lambda{"forward": {MemoryMB: 128}, "deliver": {MemoryMB: 128}, "notify": {MemoryMB: 128}},
 		Alarms: map[Alarm]int{AlarmBacklogAge: 600, AlarmParked: 1, AlarmDLQDepth: 1, AlarmExecutionFailures: 3,
 			AlarmDeliverThrottles: 1, AlarmRejectedSignatures: 1},
 	}
@@ -234,8 +234,8 @@ func TestOverridesMergeOverTopLevel(t *testing.T) {
 	if c.Notify.When != NotifyFinal || invoices.Notify.When != NotifyEveryFailure || refunds.Notify.When != NotifyNever {
 		t.Errorf("notify.when = %q, %q, %q; want final, every_failure, never", c.Notify.When, invoices.Notify.When, refunds.Notify.When)
 	}
-	if c.MemoryMB("deliver") != 512 || c.MemoryMB("forward") != 256 || c.MemoryMB("notify") != 128 {
-		t.Errorf("memory forward/deliver/notify = %d/%d/%d MB; want 256 (default), 512 (set), 128 (empty mapping: default)",
+	if c.MemoryMB("deliver") != 512 || c.MemoryMB("forward") != 128 || c.MemoryMB("notify") != 128 {
+		t.Errorf("memory forward/deliver/notify = %d/%d/%d MB; want 128 (default), 512 (set), 128 (empty mapping: default)",
 			c.MemoryMB("forward"), c.MemoryMB("deliver"), c.MemoryMB("notify"))
 	}
 	if c.Ingress.Throttle != (Throttle{Rate: 20, Burst: 40}) || invoices.Throttle != (Throttle{Rate: 2.5, Burst: 40}) || refunds.Throttle != c.Ingress.Throttle {

@@ -38,7 +38,10 @@ type Summary struct {
 	Budget  config.Budget
 	// Finality is the retry policy's numbers: the window, SQS's backstop.
 	Finality config.Finality
-	Cost     Cost
+	// Cost is the estimate, nil when the region has no prices (CostErr says
+	// so).
+	Cost    *Cost
+	CostErr error
 
 	// ParallelInvocations is config.ParallelInvocations (queue.max_concurrency
 	// × batch_size).
@@ -68,7 +71,7 @@ type RouteSummary struct {
 
 // Summarize derives the summary of cfg. Lambda memory sizes are read back
 // from the generated Terraform locals, so the cost is priced at what
-// Terraform deploys.
+// Terraform deploys, with the prices of the config's region.
 func Summarize(cfg *config.Config) (Summary, error) {
 	memory, err := lambdaMemory(cfg)
 	if err != nil {
@@ -84,8 +87,13 @@ func Summarize(cfg *config.Config) (Summary, error) {
 		HighThroughput: cfg.Queue.HighThroughput,
 		Budget:         budget,
 		Finality:       config.ComputeFinality(cfg),
-		Cost:           EstimateCost(cfg, memory, ListPrices, DefaultCostAssumptions),
 		Secrets:        cfg.Secrets(),
+	}
+	if prices, err := PricesFor(cfg.Region); err != nil {
+		s.CostErr = err
+	} else {
+		c := EstimateCost(cfg, memory, prices, DefaultCostAssumptions)
+		s.Cost = &c
 	}
 	s.ParallelInvocations, s.QueueSendQuota = cfg.ParallelInvocations(), cfg.QueueSendQuota()
 	if s.CreatesAPI {
@@ -222,18 +230,7 @@ func (s Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "  longest wait behind a failing head\t%s (window + last redelivery delay + %s of final executions)\n", f.FollowerWait, f.FinalRun)
 	tw.Flush()
 
-	c := s.Cost
-	fmt.Fprintf(&b, "\nEstimated AWS cost per million webhooks: $%.2f (%s)\n", c.TotalUSD, c.Prices.Source)
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, l := range c.Lines {
-		fmt.Fprintf(tw, "  %s\t%s\t%8s\n", l.Service, l.Usage, fmt.Sprintf("$%.2f", l.USD))
-	}
-	tw.Flush()
-	fmt.Fprintf(&b, "  Assumes: %s average body, target answers in %s, every delivery succeeds on its first attempt\n"+
-		"  (each retry adds a deliver invocation and its duration), every message received on its own,\n"+
-		"  Lambda memory forward %d MB / deliver %d MB, SSE-SQS encryption; prices are us-east-1 (%s may differ).\n"+
-		"  Not included: empty long polls of the event source mapping, log storage, the alarms, dashboard and custom metrics (monthly, terraform/README.md), data transfer.\n",
-		formatBytes(c.Assumptions.BodyBytes), c.Assumptions.DeliveryLatency, c.MemoryMB["forward"], c.MemoryMB["deliver"], s.Region)
+	writeCost(&b, s)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -292,7 +289,63 @@ func formatBytes(n int) string {
 
 func formatMillions(n float64) string { return formatFloat(n) + "M" }
 
+// formatCount prints a whole number with thousands separators.
+func formatCount(f float64) string {
+	digits := strconv.FormatInt(int64(math.Round(f)), 10)
+	var b strings.Builder
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return b.String()
+}
+
 // formatFloat prints at most two decimals, without trailing zeros.
 func formatFloat(f float64) string {
 	return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
+}
+
+// writeCost renders the cost estimate, or why there is none.
+func writeCost(b *strings.Builder, s Summary) {
+	if s.Cost == nil {
+		fmt.Fprintf(b, "\nEstimated AWS cost per million webhooks: not available: %v\n", s.CostErr)
+		return
+	}
+	c := s.Cost
+	fmt.Fprintf(b, "\nEstimated AWS cost per million webhooks in %s: $%.2f batched, $%.2f at one message per forward invocation\n",
+		c.Prices.Region, c.TotalUSD, c.UpperTotalUSD)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SERVICE\tUSAGE, BATCHED\t BATCHED\tONE PER INVOCATION")
+	for _, l := range c.Lines {
+		fmt.Fprintf(tw, "  %s\t%s\t%8s\t%18s\n", l.Service, l.Usage, fmt.Sprintf("$%.2f", l.USD), fmt.Sprintf("$%.2f", l.UpperUSD))
+	}
+	tw.Flush()
+	a := c.Assumptions
+	fmt.Fprintf(b, "  Prices: %s list prices read %s (internal/generate/prices.go), first tier, free tier ignored.\n", c.Prices.Region, PriceDate)
+	fmt.Fprintf(b, "  Assumes: %s average body; the target answers in %s; every delivery succeeds at the first attempt\n"+
+		"    (each retry adds a deliver invocation and execution time); batched: every receive finds a full batch\n"+
+		"    of %d messages (queue.batch_size) of %d message groups, run side by side in one forward invocation;\n"+
+		"    forward adds %s per batch at %d MB, deliver %s per delivery at %d MB (fresh TLS), as measured\n"+
+		"    (docs/generate.md); Step Functions' own time %s per execution, billed in %s steps at %d MB;\n"+
+		"    SQS messages of the body plus %s of attributes, one DeleteMessageBatch per batch;\n"+
+		"    log bytes per invocation and per execution as measured, plus %d bytes per CloudWatch event.\n",
+		formatBytes(a.BodyBytes), a.DeliveryLatency, c.BatchSize, c.GroupsPerBatch,
+		c.Overhead["forward"], c.OverheadAt["forward"], c.Overhead["deliver"], c.OverheadAt["deliver"],
+		workflowOverhead, expressBillingStep, workflowMemoryMB, formatBytes(attributeBytes), logEventOverhead)
+	fmt.Fprintln(b, "  Not included: empty long polls of the event source mapping, log storage, data transfer.")
+	var fixed []string
+	var total float64
+	for _, f := range c.Fixed {
+		fixed = append(fixed, fmt.Sprintf("%s $%.2f", f.What, f.USDPerMonth))
+		total += f.USDPerMonth
+	}
+	fmt.Fprintf(b, "  Fixed per month, whatever the traffic: $%.2f (%s).\n", total, strings.Join(fixed, "; "))
+	for _, sv := range c.Savings {
+		fmt.Fprintf(b, "  To save: %s saves $%.2f per million (%.0f%% of the batched total).\n", sv.Change, sv.USD, 100*sv.USD/c.TotalUSD)
+		if sv.Why != "" {
+			fmt.Fprintf(b, "    %s\n", sv.Why)
+		}
+	}
 }

@@ -310,6 +310,10 @@ func (t *Twin) Stale() []string { return t.watcher.Stale() }
 // Store is the twin's queue store.
 func (t *Twin) Store() *fifo.Store { return t.store }
 
+// History is the twin's execution history, what the web page shows; an
+// execution appears in it shortly after it ends.
+func (t *Twin) History() statemachine.HistoryStore { return t.asyncHistory }
+
 // Demo is the demo target, or nil.
 func (t *Twin) Demo() *demotarget.Target { return t.demo }
 

@@ -21,6 +21,11 @@ import (
 // kernel's default, 100 ms.
 const cfsPeriodMicros = 100_000
 
+// priorityWeight is the cgroup's CPU weight in default tasks: on Lambda the
+// function's share is its own, so on a busy machine the cgroup gets
+// priority up to its quota rather than queueing behind every other process.
+const priorityWeight = 10
+
 // clockTicksPerSecond is USER_HZ, the unit of utime and stime in
 // /proc/<pid>/stat: 100 on every Linux the project runs on.
 const clockTicksPerSecond = 100
@@ -35,14 +40,14 @@ func CPUShare(memoryMB int) float64 {
 // StartBootstrap does, held to the CPU share Lambda gives memoryMB: the
 // emulator and the bootstrap it starts run in a cgroup of their own whose
 // CPU quota is CPUShare(memoryMB) of the 100 ms period. The function sees
-// AWS_LAMBDA_FUNCTION_MEMORY_SIZE as on Lambda. The test is skipped when
-// the machine has no writable cgroup CPU controller (not root, or cgroup v2
-// without the cpu controller delegated).
+// AWS_LAMBDA_FUNCTION_MEMORY_SIZE as on Lambda. Like every tool the suite
+// needs, a missing cgroup CPU controller (not root, or cgroup v2 without the
+// cpu controller delegated) fails the test with what to do; it never skips.
 func StartAtMemory(tb testing.TB, bootstrap string, env map[string]string, memoryMB int) *Function {
 	tb.Helper()
 	limit, err := newCPULimit(tb.Name(), CPUShare(memoryMB))
 	if err != nil {
-		tb.Skipf("lambdarie: cannot limit the CPU (%v); run as root on Linux with the cgroup cpu controller", err)
+		tb.Fatalf("lambdarie: cannot limit the CPU (%v); run as root on Linux with the cgroup cpu controller (cgroup v1 cpu, or v2 with cpu in /sys/fs/cgroup/cgroup.subtree_control)", err)
 	}
 	// Registered before the emulator's own cleanup, so it runs after it:
 	// a cgroup can be removed only once its processes are gone.
@@ -85,6 +90,9 @@ func newCPULimit(name string, share float64) (*cpuLimit, error) {
 		if err := writeFile(filepath.Join(dir, "cpu.cfs_quota_us"), strconv.Itoa(quota)); err != nil {
 			return nil, errors.Join(err, l.remove())
 		}
+		if err := writeFile(filepath.Join(dir, "cpu.shares"), strconv.Itoa(priorityWeight*1024)); err != nil {
+			return nil, errors.Join(err, l.remove())
+		}
 		return l, nil
 	}
 	controllers, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
@@ -97,6 +105,9 @@ func newCPULimit(name string, share float64) (*cpuLimit, error) {
 	}
 	l := &cpuLimit{dir: dir, procs: filepath.Join(dir, "cgroup.procs"), quota: quota}
 	if err := writeFile(filepath.Join(dir, "cpu.max"), fmt.Sprintf("%d %d", quota, cfsPeriodMicros)); err != nil {
+		return nil, errors.Join(err, l.remove())
+	}
+	if err := writeFile(filepath.Join(dir, "cpu.weight"), strconv.Itoa(priorityWeight*100)); err != nil {
 		return nil, errors.Join(err, l.remove())
 	}
 	return l, nil

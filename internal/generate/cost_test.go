@@ -66,8 +66,8 @@ type pinnedLine struct {
 //     82 ms) / 10 × 1M × $0.0000133334 = $0.02 + $0.0900;
 //   - deliver: 1M × $0.20 + 0.125 GB × (300 + 58) ms × 1M × $0.0000133334;
 //   - Express duration: 458 ms billed as 500 ms at 64 MB = 31,250 GB-s;
-//   - Lambda logs: forward (260 B + 3 × 26) / 10 + (747 + 2 × 26) per record,
-//     deliver 652 + 5 × 26 = 1,614.8 B a webhook, 1.6148 GB × $0.50;
+//   - Lambda logs: forward (260 B + 3 × 26) / 10 + (783 + 2 × 26) per record,
+//     deliver 652 + 5 × 26 = 1,650.8 B a webhook, 1.6508 GB × $0.50;
 //   - API access log (the minimal config creates its API): one record of
 //     accessLogRecord for "POST /orders", 200 bytes, plus 26.
 var pinnedCosts = []struct {
@@ -82,10 +82,10 @@ var pinnedCosts = []struct {
 		{"Lambda deliver 128 MB", 0.7967, 0.7967},
 		{"Step Functions Express", 1.0000, 1.0000},
 		{"Express duration", 0.5208, 0.5208},
-		{"CloudWatch Logs, Lambda", 0.8074, 0.9595},
+		{"CloudWatch Logs, Lambda", 0.8254, 0.9775},
 		{"CloudWatch Logs, Step Functions", 0.0000, 0.0000},
 		{"CloudWatch Logs, API access log", 0.1015, 0.1015},
-	}, 4.9364, 6.9785},
+	}, 4.9544, 6.9965},
 	{"minimal", "ap-northeast-1", []pinnedLine{
 		{"API Gateway HTTP API", 1.2900, 1.2900},
 		{"SQS FIFO", 0.6000, 1.5000},
@@ -93,10 +93,10 @@ var pinnedCosts = []struct {
 		{"Lambda deliver 128 MB", 0.7967, 0.7967},
 		{"Step Functions Express", 1.0000, 1.0000},
 		{"Express duration", 0.5208, 0.5208},
-		{"CloudWatch Logs, Lambda", 1.2272, 1.4584},
+		{"CloudWatch Logs, Lambda", 1.2546, 1.4858},
 		{"CloudWatch Logs, Step Functions", 0.0000, 0.0000},
 		{"CloudWatch Logs, API access log", 0.1543, 0.1543},
-	}, 5.6990, 7.8202},
+	}, 5.7264, 7.8476},
 	{"example", "us-east-1", []pinnedLine{
 		{"API Gateway HTTP API", 1.0000, 1.0000},
 		{"SQS FIFO", 0.6000, 1.5000},
@@ -104,9 +104,9 @@ var pinnedCosts = []struct {
 		{"Lambda deliver 128 MB", 0.7967, 0.7967},
 		{"Step Functions Express", 1.0000, 1.0000},
 		{"Express duration", 0.5208, 0.5208},
-		{"CloudWatch Logs, Lambda", 0.8074, 0.9595},
+		{"CloudWatch Logs, Lambda", 0.8254, 0.9775},
 		{"CloudWatch Logs, Step Functions", 1.6130, 1.6130},
-	}, 6.4479, 8.4900},
+	}, 6.4659, 8.5080},
 	{"example", "ap-northeast-1", []pinnedLine{
 		{"API Gateway HTTP API", 1.2900, 1.2900},
 		{"SQS FIFO", 0.6000, 1.5000},
@@ -114,9 +114,9 @@ var pinnedCosts = []struct {
 		{"Lambda deliver 128 MB", 0.7967, 0.7967},
 		{"Step Functions Express", 1.0000, 1.0000},
 		{"Express duration", 0.5208, 0.5208},
-		{"CloudWatch Logs, Lambda", 1.2272, 1.4584},
+		{"CloudWatch Logs, Lambda", 1.2546, 1.4858},
 		{"CloudWatch Logs, Step Functions", 2.4860, 2.4860},
-	}, 8.0307, 10.1519},
+	}, 8.0581, 10.1793},
 }
 
 func TestCostLinesPinned(t *testing.T) {
@@ -177,7 +177,7 @@ func TestMinimalAtDefaultsWithinFiveDollars(t *testing.T) {
 		"plus 1 KiB of attributes, one DeleteMessageBatch per batch",
 		"plus 26 bytes per CloudWatch event",
 		"Not included: empty long polls of the event source mapping, log storage, data transfer.",
-		"Fixed per month, whatever the traffic: $12.70 (6 CloudWatch alarms reading 10 metrics $1.00; a dashboard $3.00; up to 29 custom metrics $8.70).",
+		"Fixed per month, whatever the traffic: $13.40 (6 CloudWatch alarms reading 11 metrics $1.10; a dashboard $3.00; up to 31 custom metrics $9.30).",
 		"Lambda forward 128 MB",
 		"Lambda deliver 128 MB",
 	} {
@@ -326,10 +326,10 @@ func TestSavingsName(t *testing.T) {
 // The fixed costs are counted from the tables the module is generated from.
 // Custom metrics: for one route, Delivered, DeliveryLatency, Attempts,
 // Receives and TargetResponseTime by route (5), FailedAttempts by route and
-// 8 classes (8), Parked by route and 5 reasons plus by reason (10): 23, and
+// 8 classes (8), Parked by route and 6 reasons plus by reason (12): 25, and
 // the 6 detailed metrics of the route on the API the minimal config creates;
-// for the example's two routes on an existing API, 5×2 + 16 + 15 = 41.
-// Alarms (terraform/alarms.tf): backlog_age 1 metric, parked 4 (every reason
+// for the example's two routes on an existing API, 5×2 + 16 + 18 = 44.
+// Alarms (terraform/alarms.tf): backlog_age 1 metric, parked 5 (every reason
 // but signature), dlq_depth 1, execution_failures 2 per route,
 // deliver_throttles 1, rejected_signatures 1.
 func TestFixedCostsCountTheModule(t *testing.T) {
@@ -345,7 +345,7 @@ func TestFixedCostsCountTheModule(t *testing.T) {
 			}
 		}
 	}
-	want := map[config.Alarm]int{config.AlarmBacklogAge: 1, config.AlarmParked: 4, config.AlarmDLQDepth: 1,
+	want := map[config.Alarm]int{config.AlarmBacklogAge: 1, config.AlarmParked: 5, config.AlarmDLQDepth: 1,
 		config.AlarmExecutionFailures: 2, config.AlarmDeliverThrottles: 1, config.AlarmRejectedSignatures: 1}
 	for _, a := range config.AlarmSpecs {
 		if n, ok := want[a.Alarm]; !ok || alarmMetrics(a.Alarm) != n {
@@ -353,8 +353,8 @@ func TestFixedCostsCountTheModule(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]FixedCost{
-		"minimal": {{"6 CloudWatch alarms reading 10 metrics", 1.00}, {"a dashboard", 3.00}, {"up to 29 custom metrics", 29 * 0.30}},
-		"example": {{"7 CloudWatch alarms reading 12 metrics", 1.20}, {"a dashboard", 3.00}, {"up to 41 custom metrics", 41 * 0.30}},
+		"minimal": {{"6 CloudWatch alarms reading 11 metrics", 1.10}, {"a dashboard", 3.00}, {"up to 31 custom metrics", 31 * 0.30}},
+		"example": {{"7 CloudWatch alarms reading 13 metrics", 1.30}, {"a dashboard", 3.00}, {"up to 44 custom metrics", 44 * 0.30}},
 	} {
 		c, _ := caseCost(t, name, "us-east-1", DefaultCostAssumptions)
 		if len(c.Fixed) != len(want) {

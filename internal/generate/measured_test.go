@@ -232,7 +232,7 @@ func TestLambdaLogBytes(t *testing.T) {
 	checkLambdaLog(t, "forward", perInvocation, perRecord)
 
 	deliver := lambdarie.Start(t, "./functions/deliver", env)
-	env2 := webhook.Envelope{WebhookID: "wh-1", Route: route, Group: "orders", MessageID: "00000000-0000-4000-8000-000000000000", ReceiveCount: 1, MaxReceiveCount: 5, Headers: map[string]string{}}
+	env2 := webhook.Envelope{WebhookID: "wh-1", Route: route, Group: "orders", MessageID: "00000000-0000-4000-8000-000000000000", ReceiveCount: 1, Headers: map[string]string{}}
 	env2.EncodeBody(body)
 	ev, err := json.Marshal(webhook.DeliverRequest{Webhook: env2})
 	if err != nil {

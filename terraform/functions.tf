@@ -21,7 +21,7 @@ locals {
   # Each function's permissions beyond writing its own logs. Every statement
   # names its resources.
   function_statements = {
-    forward = [
+    forward = concat([
       {
         Sid      = "StartRouteWorkflows"
         Effect   = "Allow"
@@ -57,21 +57,13 @@ locals {
         Action   = ["lambda:InvokeFunction"]
         Resource = [aws_lambda_function.function["notify"].arn]
       },
-    ]
+      ],
+      # The forwarder verifies inbound signatures before any execution:
+      # it reads the routes' verification secrets, and only those.
+      local.secret_read_statements.forward,
+    )
     deliver = concat(
-      length(local.deliver_ssm_parameter_arns) == 0 ? [] : [{
-        Sid      = "ReadSecretParameters"
-        Effect   = "Allow"
-        Action   = ["ssm:GetParameter"]
-        Resource = local.deliver_ssm_parameter_arns
-      }],
-      length(local.deliver_secret_arns) == 0 ? [] : [{
-        Sid      = "ReadSecrets"
-        Effect   = "Allow"
-        Action   = ["secretsmanager:GetSecretValue"]
-        Resource = local.deliver_secret_arns
-      }],
-      local.secrets_kms_statement,
+      local.secret_read_statements.deliver,
       length(local.functions.deliver.vpc.subnet_ids) == 0 ? [] : [{
         # The documented exception to naming resources: Lambda itself creates,
         # reuses and deletes deliver's network interfaces in the VPC with
@@ -99,19 +91,33 @@ locals {
         Action   = ["sns:Publish"]
         Resource = [local.webhookq.notify.sns_topic_arn]
       }],
-      length(local.notify_ssm_parameter_arns) == 0 ? [] : [{
-        Sid      = "ReadSlackWebhookParameter"
+      local.secret_read_statements.notify,
+    )
+  }
+
+  # Each function's read access to exactly the secrets it reads
+  # (local.function_secret_arns), with the customer managed keys that
+  # decrypt them.
+  secret_statement_sids = {
+    forward = { ssm = "ReadVerificationSecretParameters", secrets_manager = "ReadVerificationSecrets" }
+    deliver = { ssm = "ReadSecretParameters", secrets_manager = "ReadSecrets" }
+    notify  = { ssm = "ReadSlackWebhookParameter", secrets_manager = "ReadSlackWebhookSecret" }
+  }
+  secret_read_statements = {
+    for fn, arns in local.function_secret_arns : fn => concat(
+      length(arns.ssm_parameters) == 0 ? [] : [{
+        Sid      = local.secret_statement_sids[fn].ssm
         Effect   = "Allow"
         Action   = ["ssm:GetParameter"]
-        Resource = local.notify_ssm_parameter_arns
+        Resource = arns.ssm_parameters
       }],
-      length(local.notify_secret_arns) == 0 ? [] : [{
-        Sid      = "ReadSlackWebhookSecret"
+      length(arns.secrets_manager) == 0 ? [] : [{
+        Sid      = local.secret_statement_sids[fn].secrets_manager
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue"]
-        Resource = local.notify_secret_arns
+        Resource = arns.secrets_manager
       }],
-      local.secrets_kms_statement,
+      length(arns.ssm_parameters) + length(arns.secrets_manager) == 0 ? [] : local.secrets_kms_statement,
     )
   }
 

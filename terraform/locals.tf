@@ -17,20 +17,21 @@ locals {
   ssm_arn_prefix    = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/"
   secret_arn_prefix = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:"
 
-  deliver_ssm_parameter_arns = [
-    for name in local.webhookq.secrets.ssm_parameters :
-    "${local.ssm_arn_prefix}${trimprefix(name, "/")}"
-  ]
-  deliver_secret_arns = flatten([
-    for name in local.webhookq.secrets.secrets_manager :
-    startswith(name, "arn:") ? [name, "${name}-??????"] : ["${local.secret_arn_prefix}${name}-??????"]
-  ])
-  notify_ssm_parameter_arns = [
-    for name in local.webhookq.notify.slack_webhook_url.ssm_parameters :
-    "${local.ssm_arn_prefix}${trimprefix(name, "/")}"
-  ]
-  notify_secret_arns = flatten([
-    for name in local.webhookq.notify.slack_webhook_url.secrets_manager :
-    startswith(name, "arn:") ? [name, "${name}-??????"] : ["${local.secret_arn_prefix}${name}-??????"]
-  ])
+  # The secrets each function reads, by store (generated.tf.json): forward
+  # the routes' inbound verification secrets (it verifies before any
+  # execution), deliver those and the outbound ones, notify the Slack URL.
+  function_secret_refs = {
+    forward = local.webhookq.verify_secrets
+    deliver = local.webhookq.secrets
+    notify  = local.webhookq.notify.slack_webhook_url
+  }
+  function_secret_arns = {
+    for fn, refs in local.function_secret_refs : fn => {
+      ssm_parameters = [for name in refs.ssm_parameters : "${local.ssm_arn_prefix}${trimprefix(name, "/")}"]
+      secrets_manager = flatten([
+        for name in refs.secrets_manager :
+        startswith(name, "arn:") ? [name, "${name}-??????"] : ["${local.secret_arn_prefix}${name}-??????"]
+      ])
+    }
+  }
 }

@@ -25,11 +25,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	lambdaapi "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/forwarder"
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
+	"github.com/webhookq/webhookq/internal/lambda/secret"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -71,5 +74,8 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 		Logger:                log,
 		Jitter:                rand.Float64,
 		Metrics:               emf,
+		// The routes' inbound verification secrets: the forwarder verifies
+		// before any execution starts.
+		Secrets: &secret.Resolver{SSM: ssm.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)},
 	})
 }

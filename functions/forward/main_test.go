@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -28,9 +31,12 @@ import (
 )
 
 const (
-	arnPrefix = "arn:aws:states:us-east-1:123456789012:stateMachine:sales-approvals-"
-	queueURL  = "https://sqs.us-east-1.amazonaws.com/123456789012/sales-approvals.fifo"
-	dlqURL    = "https://sqs.us-east-1.amazonaws.com/123456789012/sales-approvals-dlq.fifo"
+	// workflowSecret is the example routes' inbound signing secret, which
+	// the local endpoint serves as the SSM parameter they reference.
+	workflowSecret = "workflow-saas-shared-secret"
+	arnPrefix      = "arn:aws:states:us-east-1:123456789012:stateMachine:sales-approvals-"
+	queueURL       = "https://sqs.us-east-1.amazonaws.com/123456789012/sales-approvals.fifo"
+	dlqURL         = "https://sqs.us-east-1.amazonaws.com/123456789012/sales-approvals-dlq.fifo"
 )
 
 // awsRequest is one request the local AWS endpoint received. A Lambda
@@ -52,10 +58,11 @@ type outcome struct {
 	apiError string
 }
 
-// localAWS is an httptest server speaking the AWS JSON 1.0 protocol for the
-// two operations the forwarder calls: Step Functions' StartSyncExecution
-// (answered from outcomes by the envelope's webhook id, SUCCEEDED when absent)
-// and SQS's ChangeMessageVisibility. It records every request.
+// localAWS is an httptest server speaking the AWS JSON 1.1 protocol for the
+// operations the forwarder calls: Step Functions' StartSyncExecution
+// (answered from outcomes by the envelope's webhook id, SUCCEEDED when absent),
+// SQS's ChangeMessageVisibility and SendMessage, and SSM's GetParameter (the
+// routes' verification secret). It records every request.
 type localAWS struct {
 	*httptest.Server
 	outcomes map[string]outcome
@@ -135,6 +142,9 @@ func (l *localAWS) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(resp)
 	case "AmazonSQS.ChangeMessageVisibility":
 		_, _ = io.WriteString(w, "{}")
+	case "AmazonSSM.GetParameter":
+		name, _ := req.body["Name"].(string)
+		_ = json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{"Name": name, "Type": "SecureString", "Value": workflowSecret}})
 	case "AmazonSQS.SendMessage":
 		body, _ := req.body["MessageBody"].(string)
 		sum := md5.Sum([]byte(body))
@@ -207,15 +217,37 @@ func mixedBatch(t testing.TB) batch {
 	for _, ms := range []int64{queued, queued + 100, queued - 7_200_000, queued - 7_200_000 + 100} {
 		raw = []byte(strings.ReplaceAll(string(raw), fmt.Sprintf(`": "%d"`, ms), fmt.Sprintf(`": "%d"`, ms+shift)))
 	}
-	b := batch{raw: raw, ids: map[string]string{}, receipts: map[string]string{}}
+	b := batch{ids: map[string]string{}, receipts: map[string]string{}}
 	if err := json.Unmarshal(raw, &b.event); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range b.event.Records {
 		id := *r.MessageAttributes[webhook.AttrWebhookID].StringValue
 		b.ids[id], b.receipts[id] = r.MessageId, r.ReceiptHandle
+		// The example's routes verify: the sender signs every webhook.
+		body := []byte(r.Body)
+		if a, ok := r.MessageAttributes[webhook.AttrBodyEncoding]; ok && *a.StringValue == webhook.EncodingBase64 {
+			if body, err = base64.StdEncoding.DecodeString(r.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mac := hmac.New(sha256.New, []byte(workflowSecret))
+		mac.Write(body)
+		sig := hex.EncodeToString(mac.Sum(nil))
+		r.MessageAttributes[webhook.AttrHeaderPrefix+"X-Workflow-Signature"] = events.SQSMessageAttribute{StringValue: &sig, DataType: "String"}
 	}
+	b.encode(t)
 	return b
+}
+
+// encode writes the event as the runtime receives it.
+func (b *batch) encode(t testing.TB) {
+	t.Helper()
+	raw, err := json.Marshal(b.event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.raw = raw
 }
 
 // wantFailures is the exact response for the mixed batch: failures in batch
@@ -303,6 +335,7 @@ func functionEnv(t testing.TB, endpoint string) map[string]string {
 		"AWS_ENDPOINT_URL_SFN":           endpoint,
 		"AWS_ENDPOINT_URL_SQS":           endpoint,
 		"AWS_ENDPOINT_URL_LAMBDA":        endpoint,
+		"AWS_ENDPOINT_URL_SSM":           endpoint,
 		webhook.EnvConfig:                filepath.Join(testenv.RepoRoot(t), "config", "routes.yaml"),
 		webhook.EnvStateMachineARNPrefix: arnPrefix,
 		webhook.EnvQueueURL:              queueURL,
@@ -469,6 +502,38 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		aws.setOutcomes(nil)
 		if got := fn.Invoke(t, b.raw); string(got) != `{"batchItemFailures":[]}` {
 			t.Errorf("warm invoke: %s", got)
+		}
+	})
+
+	t.Run("a forged webhook is refused before any execution", func(t *testing.T) {
+		t.Parallel()
+		aws := newLocalAWS(t, nil)
+		fn := lambdarie.StartBootstrap(t, bootstrap, functionEnv(t, aws.URL))
+		forged := mixedBatch(t)
+		for i, r := range forged.event.Records {
+			if *r.MessageAttributes[webhook.AttrWebhookID].StringValue == "wh-c1" {
+				bad := strings.Repeat("0", 64)
+				forged.event.Records[i].MessageAttributes[webhook.AttrHeaderPrefix+"X-Workflow-Signature"] = events.SQSMessageAttribute{StringValue: &bad, DataType: "String"}
+			}
+		}
+		forged.encode(t)
+		if got := fn.Invoke(t, forged.raw); string(got) != `{"batchItemFailures":[]}` {
+			t.Errorf("response %s: the forged record is parked, the rest delivered", got)
+		}
+		for _, r := range aws.received("AWSStepFunctions.StartSyncExecution") {
+			if strings.Contains(r.body["input"].(string), `"webhookId":"wh-c1"`) {
+				t.Error("an execution started for the forged webhook")
+			}
+		}
+		sends := aws.received("AmazonSQS.SendMessage")
+		if len(sends) != 1 || !strings.Contains(fmt.Sprint(sends[0].body["MessageAttributes"]), `"reason":"signature"`) {
+			t.Errorf("parked %v; want wh-c1 alone, with reason signature", sends)
+		}
+		if len(aws.received("AmazonSSM.GetParameter")) != 1 {
+			t.Errorf("%d GetParameter calls for one batch, want 1 (the secret is cached)", len(aws.received("AmazonSSM.GetParameter")))
+		}
+		if len(fn.LogLines(`"Parked":1,"Reason":"signature","Route":"approval-completed"`)) != 1 {
+			t.Errorf("no Parked metric for the forgery:\n%s", fn.Logs())
 		}
 	})
 

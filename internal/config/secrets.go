@@ -8,7 +8,8 @@ import (
 // SecretUse is one place the configuration references a secret.
 type SecretUse struct {
 	Ref SecretRef
-	// Function is the Lambda that reads it at run time: deliver or notify.
+	// Function is the Lambda that reads it at run time: forward, deliver or
+	// notify.
 	Function string
 	// Use says what for, e.g. "outbound signing".
 	Use string
@@ -30,9 +31,14 @@ func (c *Config) SecretUses() []SecretUse {
 	for _, h := range headers {
 		out = append(out, SecretUse{Ref: c.Target.SecretHeaders[h], Function: "deliver", Use: "target header " + h})
 	}
+	// A route's verification secret is read by forward, which verifies
+	// before any execution, and by deliver, which verifies again.
 	for _, r := range c.Routes {
 		if r.Verify != nil {
-			out = append(out, SecretUse{Ref: r.Verify.Secret, Function: "deliver", Use: "route " + r.Name + ": inbound " + string(r.Verify.Scheme) + " signature"})
+			use := "route " + r.Name + ": inbound " + string(r.Verify.Scheme) + " signature"
+			out = append(out,
+				SecretUse{Ref: r.Verify.Secret, Function: "forward", Use: use},
+				SecretUse{Ref: r.Verify.Secret, Function: "deliver", Use: use})
 		}
 	}
 	if c.Notify.SlackWebhookURL != nil {

@@ -6,8 +6,8 @@ import (
 )
 
 // SecretUses lists every reference the configuration makes, with its reader;
-// Secrets groups them by reference. tfgen grants deliver exactly the ones
-// SecretUses gives it, and cmd/generate's summary lists all to create.
+// Secrets groups them by reference. tfgen grants forward and deliver exactly
+// the ones SecretUses gives each, and cmd/generate's summary lists all to create.
 func TestSecretUses(t *testing.T) {
 	t.Parallel()
 	cfg, err := Parse("s.yaml", []byte(`service: shop
@@ -43,7 +43,9 @@ routes:
 		"deliver /shop/signing outbound signing (target.signing_secret)",
 		"deliver /shop/auth target header Authorization",
 		"deliver shop/token target header X-Token",
+		"forward /shop/inbound route orders: inbound hmac signature",
 		"deliver /shop/inbound route orders: inbound hmac signature",
+		"forward /shop/inbound route refunds: inbound hmac signature",
 		"deliver /shop/inbound route refunds: inbound hmac signature",
 		"notify /shop/slack Slack notifications (notify.slack_webhook_url)",
 	}
@@ -51,7 +53,7 @@ routes:
 		t.Errorf("SecretUses:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	secrets := cfg.Secrets()
-	if len(secrets) != 5 || secrets[3].Ref.SSMParameter != "/shop/inbound" || len(secrets[3].Uses) != 2 {
+	if len(secrets) != 5 || secrets[3].Ref.SSMParameter != "/shop/inbound" || len(secrets[3].Uses) != 4 {
 		t.Errorf("Secrets: %+v", secrets)
 	}
 }

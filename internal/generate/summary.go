@@ -246,10 +246,7 @@ func (s Summary) writeSecrets(b *strings.Builder) {
 	fmt.Fprintf(b, "\nSecrets to create before the first apply (read at run time, never in routes.yaml or Terraform;\n"+
 		"a missing one fails what reads it until it exists)\n")
 	for _, sec := range s.Secrets {
-		var uses []string
-		for _, u := range sec.Uses {
-			uses = append(uses, u.Function+": "+u.Use)
-		}
+		uses := useLines(sec.Uses)
 		ref := sec.Ref
 		switch {
 		case ref.SSMParameter != "":
@@ -264,6 +261,25 @@ func (s Summary) writeSecrets(b *strings.Builder) {
 			fmt.Fprintf(b, "  environment variable %s — %s (read by the local twin only; AWS has no such secret)\n", ref.Env, strings.Join(uses, "; "))
 		}
 	}
+}
+
+// useLines writes each use as "function: use", one use read by several
+// functions once ("forward, deliver: route …": a route's verification
+// secret), in the order the uses come.
+func useLines(uses []config.SecretUse) []string {
+	var order []string
+	readers := map[string][]string{}
+	for _, u := range uses {
+		if _, seen := readers[u.Use]; !seen {
+			order = append(order, u.Use)
+		}
+		readers[u.Use] = append(readers[u.Use], u.Function)
+	}
+	out := make([]string, len(order))
+	for i, use := range order {
+		out[i] = strings.Join(readers[use], ", ") + ": " + use
+	}
+	return out
 }
 
 // writeThrottleNotes says where the throttles apply and what the queue takes.

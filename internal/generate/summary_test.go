@@ -56,8 +56,8 @@ func TestSummarizeExample(t *testing.T) {
 		"Secrets to create before the first apply",
 		"  SSM parameter /sales-approvals/outbound-signing-secret — deliver: outbound signing (target.signing_secret)\n" +
 			"    aws ssm put-parameter --region ap-northeast-1 --type SecureString --name /sales-approvals/outbound-signing-secret --value '<the value>'\n",
-		"  SSM parameter /sales-approvals/workflow-saas-signing-secret — deliver: route approval-progress: inbound hmac signature; " +
-			"deliver: route approval-completed: inbound hmac signature\n",
+		"  SSM parameter /sales-approvals/workflow-saas-signing-secret — forward, deliver: route approval-progress: inbound hmac signature; " +
+			"forward, deliver: route approval-completed: inbound hmac signature\n",
 		"  SSM parameter /sales-approvals/slack-webhook-url — notify: Slack notifications (notify.slack_webhook_url)\n",
 		"Estimated AWS cost per million webhooks in ap-northeast-1: $",
 		"ap-northeast-1 list prices read " + PriceDate,

@@ -26,7 +26,7 @@ import (
 // delays and retry window divided by scale: the receives that fit in the
 // window, and SQS's backstop derived from them, stay the same. The SQS client
 // is returned for the page's redrive too.
-func (t *Twin) buildForwarder(local *config.Config, runner *statemachine.Runner, budget config.Budget, scale float64) (*forwarder.Forwarder, *sqs.Client, error) {
+func (t *Twin) buildForwarder(local *config.Config, secrets *envSecrets, runner *statemachine.Runner, budget config.Budget, scale float64) (*forwarder.Forwarder, *sqs.Client, error) {
 	cfg := t.cfg
 	sfnClient, sqsClient, lambdaClient := t.clients(cfg.Region, budget.SDKTimeout, cfg.Queue.MaxConcurrency*forwarder.DefaultConcurrency)
 	fwdCfg := *local
@@ -50,6 +50,9 @@ func (t *Twin) buildForwarder(local *config.Config, runner *statemachine.Runner,
 		Logger:         t.log,
 		Jitter:         rand.Float64,
 		Metrics:        t.metrics,
+		// As on AWS, the forwarder verifies inbound signatures before any
+		// execution starts.
+		Secrets: secrets,
 	})
 	if err != nil {
 		return nil, nil, err

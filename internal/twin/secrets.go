@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/secret"
@@ -58,6 +59,11 @@ func newEnvSecrets(lookup func(string) (string, bool)) *envSecrets {
 
 func (s *envSecrets) Resolve(ctx context.Context, ref config.SecretRef) (string, error) {
 	return s.cache.Resolve(ctx, config.SecretRef{Env: SecretEnvName(ref)})
+}
+
+// Reread reads the variable anew when the cached value is older than minAge.
+func (s *envSecrets) Reread(ctx context.Context, ref config.SecretRef, minAge time.Duration) (string, bool, error) {
+	return s.cache.Reread(ctx, config.SecretRef{Env: SecretEnvName(ref)}, minAge)
 }
 
 func (s *envSecrets) has(ref config.SecretRef) bool {

@@ -238,7 +238,7 @@ func Start(o Options) (_ *Twin, err error) {
 		return nil, err
 	}
 	t.runner = runner
-	fwd, sqsClient, err := t.buildForwarder(local, runner, budget, scale)
+	fwd, sqsClient, err := t.buildForwarder(local, secrets, runner, budget, scale)
 	if err != nil {
 		return nil, err
 	}

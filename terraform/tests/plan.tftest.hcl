@@ -682,3 +682,31 @@ run "dashboard" {
     error_message = "the dashboard_url output opens the dashboard in the config's region"
   }
 }
+
+# The forwarder verifies before any execution: it reads the routes' inbound
+# verification secrets, and only those.
+run "forward_secrets" {
+  command = plan
+  assert {
+    condition = (
+      toset(flatten([for s in jsondecode(aws_iam_role_policy.function["forward"].policy).Statement : s.Resource if s.Sid == "ReadVerificationSecretParameters"])) ==
+      toset([for n in local.webhookq.verify_secrets.ssm_parameters : "arn:aws:ssm:${local.webhookq.region}:123456789012:parameter/${trimprefix(n, "/")}"]) &&
+      toset(flatten([for s in jsondecode(aws_iam_role_policy.function["forward"].policy).Statement : s.Resource if s.Sid == "ReadVerificationSecrets"])) ==
+      toset(flatten([
+        for n in local.webhookq.verify_secrets.secrets_manager :
+        startswith(n, "arn:") ? [n, "${n}-??????"] : ["arn:aws:secretsmanager:${local.webhookq.region}:123456789012:secret:${n}-??????"]
+      ]))
+    )
+    error_message = "forward reads exactly the routes' verification secrets"
+  }
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.function["forward"].policy).Statement :
+      !contains(flatten([s.Action]), "ssm:GetParameter") || alltrue([
+        for arn in flatten([s.Resource]) :
+        contains([for n in local.webhookq.verify_secrets.ssm_parameters : "arn:aws:ssm:${local.webhookq.region}:123456789012:parameter/${trimprefix(n, "/")}"], arn)
+      ])
+    ])
+    error_message = "forward may read no other parameter (the outbound signing secret, say)"
+  }
+}

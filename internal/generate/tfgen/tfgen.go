@@ -60,6 +60,9 @@ type module struct {
 	Routes     map[string]route `json:"routes"`
 	Secrets    secrets          `json:"secrets"`
 	Service    string           `json:"service"`
+	// VerifySecrets are the routes' inbound verification secrets, which the
+	// forwarder reads.
+	VerifySecrets secretRefs `json:"verify_secrets"`
 }
 
 // attributes are the SQS message attribute names ingress writes (webhook.Attr*).
@@ -256,10 +259,11 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 			RetentionSeconds:         config.WholeSeconds(cfg.Queue.Retention),
 			VisibilityTimeoutSeconds: config.WholeSeconds(budget.VisibilityTimeout),
 		},
-		Region:  cfg.Region,
-		Routes:  make(map[string]route, len(cfg.Routes)),
-		Secrets: deliverSecrets(cfg),
-		Service: cfg.Service,
+		Region:        cfg.Region,
+		Routes:        make(map[string]route, len(cfg.Routes)),
+		Secrets:       deliverSecrets(cfg),
+		Service:       cfg.Service,
+		VerifySecrets: verifySecrets(cfg),
 	}
 	if m.Ingress.CreateAPI {
 		m.Ingress.APIName = cfg.Service
@@ -324,13 +328,20 @@ func maxDeliverTimeout(b config.Budget) time.Duration {
 	return d
 }
 
-// deliverSecrets collects every secret the deliver function reads
-// (config.SecretUses, the one list), sorted and without duplicates. Env
-// references exist only in the local twin.
-func deliverSecrets(cfg *config.Config) secrets {
+// deliverSecrets collects every secret the deliver function reads.
+func deliverSecrets(cfg *config.Config) secrets { return functionSecrets(cfg, "deliver") }
+
+// verifySecrets collects the secrets the forwarder reads: the routes'
+// inbound verification secrets.
+func verifySecrets(cfg *config.Config) secretRefs { return functionSecrets(cfg, "forward") }
+
+// functionSecrets collects every secret function reads (config.SecretUses,
+// the one list), sorted and without duplicates. Env references exist only
+// in the local twin.
+func functionSecrets(cfg *config.Config, function string) secretRefs {
 	var all []*config.SecretRef
 	for _, u := range cfg.SecretUses() {
-		if u.Function == "deliver" {
+		if u.Function == function {
 			all = append(all, &u.Ref)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,6 +163,18 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 				Level:                string(cfg.Logging.Level),
 				RetentionDays:        cfg.Logging.RetentionDays,
 			})
+			var verifySSM, verifySM []string
+			for _, r := range cfg.Routes {
+				if r.Verify != nil && r.Verify.Secret.SSMParameter != "" && !slices.Contains(verifySSM, r.Verify.Secret.SSMParameter) {
+					verifySSM = append(verifySSM, r.Verify.Secret.SSMParameter)
+				}
+				if r.Verify != nil && r.Verify.Secret.SecretsManager != "" && !slices.Contains(verifySM, r.Verify.Secret.SecretsManager) {
+					verifySM = append(verifySM, r.Verify.Secret.SecretsManager)
+				}
+			}
+			slices.Sort(verifySSM)
+			slices.Sort(verifySM)
+			check("verify_secrets", m.VerifySecrets, secretRefs{SSMParameters: append([]string{}, verifySSM...), SecretsManager: append([]string{}, verifySM...)})
 			check("ingress.create_api", m.Ingress.CreateAPI, cfg.Ingress.CreatesAPI())
 			check("ingress.base_path", m.Ingress.BasePath, cfg.Ingress.BasePath)
 			check("ingress.throttle", m.Ingress.Throttle, throttle{Rate: cfg.Ingress.Throttle.Rate, Burst: cfg.Ingress.Throttle.Burst})

@@ -46,6 +46,13 @@ func (f *fakeSecrets) Resolve(_ context.Context, ref config.SecretRef) (string, 
 	return v, nil
 }
 
+// Reread serves the same map: these tests do not rotate secrets
+// (signature.VerifyRoute's reread is tested with the real resolver).
+func (f *fakeSecrets) Reread(ctx context.Context, ref config.SecretRef, _ time.Duration) (string, bool, error) {
+	v, err := f.Resolve(ctx, ref)
+	return v, false, err
+}
+
 // roundTrip is a fake transport: the target's answer without a network.
 type roundTrip func(*http.Request) (*http.Response, error)
 
@@ -668,6 +675,11 @@ type panickingSecrets struct{}
 
 func (panickingSecrets) Resolve(context.Context, config.SecretRef) (string, error) {
 	panic(strings.Repeat("a panic message of unbounded length ", 1000))
+}
+
+func (p panickingSecrets) Reread(ctx context.Context, ref config.SecretRef, _ time.Duration) (string, bool, error) {
+	v, err := p.Resolve(ctx, ref)
+	return v, true, err
 }
 
 // The function's error message becomes the Cause in the workflow's state

@@ -120,6 +120,14 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 		return verdict{outcome: o, delay: delay, final: &failure, announce: f.notice(p, rec, failure, "")}
 	}
 
+	refused, err := f.verify(ctx, p, attrs)
+	if refused != nil {
+		return *refused
+	}
+	if err != nil {
+		return notRun(failed, f.backoff.Delay(env.ReceiveCount), errSecretUnavailable, err.Error())
+	}
+
 	input, err := webhook.EncodeInput(*env)
 	if err != nil {
 		f.log.LogAttrs(ctx, slog.LevelError, "cannot encode execution input", append(attrs, slog.String("error", err.Error()))...)

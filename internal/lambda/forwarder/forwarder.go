@@ -29,6 +29,10 @@
 // (config.ComputeFinality); should a record still arrive on the last receive
 // it allows, the forwarder makes that receive final itself.
 //
+// Verify first (verify.go). A record whose route verifies inbound signatures
+// is checked before its execution starts; one that does not verify never
+// runs, is parked at once with reason signature, and is not announced.
+//
 // Parking. With a DLQ configured (Config.DLQURL) the forwarder moves a
 // message there itself when its failure is final — a failed final
 // execution, a Webhook.Permanent failure (or a data limit the same input
@@ -49,6 +53,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,6 +66,7 @@ import (
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/asl"
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
+	"github.com/webhookq/webhookq/internal/lambda/signature"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -137,6 +143,9 @@ type Config struct {
 	// logged.
 	NotifyFunction string
 	Notifier       FunctionInvoker
+	// Secrets reads the routes' inbound verification secrets (required when
+	// a route verifies; secret.Resolver).
+	Secrets signature.Secrets
 }
 
 // Forwarder is the forward Lambda's handler.
@@ -153,6 +162,7 @@ type Forwarder struct {
 	backoff     Backoff
 	concurrency int
 	metrics     metrics.Recorder
+	secrets     signature.Secrets
 	// worst is each route's worst-case execution time (config.ComputeBudget).
 	worst map[string]time.Duration
 	// limits are each route's size limits (asl.Limits), by route name.
@@ -176,6 +186,8 @@ func New(c *Config) (*Forwarder, error) {
 		return nil, errors.New("forwarder: a DLQ URL needs DeadLetters to send to it")
 	case c.NotifyFunction != "" && c.Notifier == nil:
 		return nil, errors.New("forwarder: a notify function needs a Notifier to invoke it")
+	case c.Secrets == nil && slices.ContainsFunc(c.Routes.Routes, func(r config.Route) bool { return r.Verify != nil }):
+		return nil, errors.New("forwarder: a route verifies inbound signatures, and no Secrets reads its secret")
 	}
 	f := &Forwarder{
 		cfg:            c.Routes,
@@ -194,6 +206,7 @@ func New(c *Config) (*Forwarder, error) {
 		finality:       config.ComputeFinality(c.Routes),
 		notifyFunction: c.NotifyFunction,
 		notifier:       c.Notifier,
+		secrets:        c.Secrets,
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)

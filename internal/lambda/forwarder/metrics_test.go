@@ -102,25 +102,32 @@ func TestRecordMetrics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
 			for _, d := range data {
 				if d.Namespace != "webhookq/sales-approvals" || d.Timestamp != now.UnixMilli() || len(d.Values) != 1 {
 					t.Errorf("datum %+v", d)
 				}
-				var dims []string
-				for _, k := range []string{"Route", "Reason"} {
-					if v, ok := d.Dimensions[k]; ok {
-						dims = append(dims, k+"="+v)
-					}
-				}
-				got = append(got, fmt.Sprintf("%s{%s}=%v", d.Name, strings.Join(dims, ","), d.Values[0]))
 			}
-			sort.Strings(got)
-			if !slices.Equal(got, tc.want) {
+			if got := points(data); !slices.Equal(got, tc.want) {
 				t.Errorf("published\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
 			}
 		})
 	}
+}
+
+// points writes EMF data as "Name{Route=…,Reason=…}=value", sorted.
+func points(data []emfcheck.Datum) []string {
+	var got []string
+	for _, d := range data {
+		var dims []string
+		for _, k := range []string{"Route", "Reason"} {
+			if v, ok := d.Dimensions[k]; ok {
+				dims = append(dims, k+"="+v)
+			}
+		}
+		got = append(got, fmt.Sprintf("%s{%s}=%v", d.Name, strings.Join(dims, ","), d.Values[0]))
+	}
+	sort.Strings(got)
+	return got
 }
 
 func parkedPoints(route string, reason webhook.Reason) []string {

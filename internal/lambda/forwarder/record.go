@@ -40,6 +40,8 @@ type parsed struct {
 	// webhookIDFallback is set when the record had no webhook id attribute and
 	// the message id stands in for it.
 	webhookIDFallback bool
+	// body is the raw body, as ingress received it (what a signature covers).
+	body []byte
 	// bodyBytes is the raw body's length.
 	bodyBytes int
 	// sent is SQS's SentTimestamp: the message's retry window opens then.
@@ -138,7 +140,7 @@ func parseRecord(cfg *config.Config, rec events.SQSMessage) (parsed, error) {
 		Headers:        headers,
 	}
 	p.envelope.EncodeBody(raw)
-	p.bodyBytes = len(raw)
+	p.body, p.bodyBytes = raw, len(raw)
 	return p, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -67,6 +68,46 @@ func TestResolveCachesOncePerProcess(t *testing.T) {
 	}
 	if !f.decrypted {
 		t.Error("GetParameter without WithDecryption: a SecureString would come back encrypted")
+	}
+}
+
+// Reread reads a value anew only when the cached one is older than the
+// interval: a rotated secret is picked up, a flood of bad signatures costs
+// one read per interval.
+func TestRereadAtMostOncePerInterval(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	f := &fakeSSM{values: map[string]string{"/svc/key": "old"}}
+	r := &Resolver{SSM: f, Now: func() time.Time { return now }}
+	ref := config.SecretRef{SSMParameter: "/svc/key"}
+	ctx := context.Background()
+	if v, err := r.Resolve(ctx, ref); err != nil || v != "old" {
+		t.Fatalf("Resolve = %q, %v", v, err)
+	}
+	f.values["/svc/key"] = "new" // rotated in SSM
+	now = now.Add(59 * time.Second)
+	for range 3 {
+		if v, reread, err := r.Reread(ctx, ref, time.Minute); err != nil || v != "old" || reread {
+			t.Fatalf("Reread within the interval = %q, %v, %v; want the cached value, not reread", v, reread, err)
+		}
+	}
+	now = now.Add(time.Second)
+	if v, reread, err := r.Reread(ctx, ref, time.Minute); err != nil || v != "new" || !reread {
+		t.Fatalf("Reread after the interval = %q, %v, %v; want the new value", v, reread, err)
+	}
+	if v, err := r.Resolve(ctx, ref); err != nil || v != "new" {
+		t.Errorf("Resolve after a reread = %q, %v; want the new value cached", v, err)
+	}
+	if f.calls != 2 {
+		t.Errorf("GetParameter calls = %d, want 2 (the first read, one reread)", f.calls)
+	}
+	now = now.Add(time.Hour)
+	f.failNext = true
+	if _, _, err := r.Reread(ctx, ref, time.Minute); err == nil {
+		t.Fatal("a failed reread returned no error")
+	}
+	if v, err := r.Resolve(ctx, ref); err != nil || v != "new" {
+		t.Errorf("after a failed reread Resolve = %q, %v; want the cached value kept", v, err)
 	}
 }
 

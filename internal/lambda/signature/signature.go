@@ -1,6 +1,8 @@
 // Package signature verifies the signatures webhook providers put on inbound
-// requests (GitHub, Stripe, Slack, a generic HMAC header) and signs outbound
-// deliveries the Standard Webhooks way.
+// requests (the schemes of config.Schemes: GitHub, Stripe, Slack, a generic
+// HMAC header) and signs outbound deliveries the Standard Webhooks way.
+// VerifyRoute is what the forwarder runs before any execution (and deliver
+// again, in depth): a route's check with its secret, reread when stale.
 //
 // Every comparison is constant-time, every timestamped scheme checks its age
 // against a tolerance with an injected clock, and malformed input is an error,

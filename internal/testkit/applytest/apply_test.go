@@ -473,11 +473,17 @@ func checkPolicies(t *testing.T, c clients, s *staged, out applied, fns map[stri
 	ssmPrefix := "arn:aws:ssm:" + s.Config.Region + ":" + account + ":parameter/"
 	allowed[ssmPrefix+strings.TrimPrefix(s.Config.Target.Signing.SSMParameter, "/")] = true
 	allowed[ssmPrefix+strings.TrimPrefix(s.Config.Notify.SlackWebhookURL.SSMParameter, "/")] = true
+	var verifyARNs []string // what the forwarder reads: the routes' verification secrets
 	for _, r := range s.Config.Routes {
 		if r.Verify != nil {
-			allowed[ssmPrefix+strings.TrimPrefix(r.Verify.Secret.SSMParameter, "/")] = true
+			arn := ssmPrefix + strings.TrimPrefix(r.Verify.Secret.SSMParameter, "/")
+			allowed[arn] = true
+			if !slices.Contains(verifyARNs, arn) {
+				verifyARNs = append(verifyARNs, arn)
+			}
 		}
 	}
+	slices.Sort(verifyARNs)
 
 	roles := map[string]string{s.Locals.Ingress.RoleName: "apigateway.amazonaws.com"}
 	for _, f := range s.Locals.Functions {
@@ -544,6 +550,8 @@ func checkPolicies(t *testing.T, c clients, s *staged, out applied, fns map[stri
 		// The forwarder parks failed messages in the DLQ itself (WEBHOOKQ_DLQ_URL).
 		{s.Locals.Functions["forward"].RoleName, "sqs:SendMessage", []string{out.DLQARN}},
 		{s.Locals.Functions["forward"].RoleName, "logs:PutLogEvents", []string{fns["forward"].LogGroupARN + ":*"}},
+		// The forwarder verifies inbound signatures before any execution.
+		{s.Locals.Functions["forward"].RoleName, "ssm:GetParameter", verifyARNs},
 		{s.Locals.Functions["deliver"].RoleName, "ssm:GetParameter", nil},
 		{s.Locals.Functions["notify"].RoleName, "sns:Publish", []string{topicARN}},
 	} {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -357,5 +358,18 @@ func TestNewRejectsIncompleteConfig(t *testing.T) {
 	}
 	if _, err := New(&full); err != nil {
 		t.Errorf("complete config: %v", err)
+	}
+}
+
+// The notify function's answer stays within webhook.MaxNotifyResultBytes,
+// the bound the workflow's data limit is derived with.
+func TestResultFitsItsBound(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(Result{Delivered: slices.Clone(channelOrder)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > webhook.MaxNotifyResultBytes {
+		t.Errorf("a result naming every channel is %d bytes (%s), over webhook.MaxNotifyResultBytes %d", len(b), b, webhook.MaxNotifyResultBytes)
 	}
 }

@@ -310,6 +310,16 @@ func TestQueuesPage(t *testing.T) {
 		t.Errorf("the DLQ row's error reads %q; want the error name and the target's answer", got)
 	}
 
+	// The notification says what the target answered, that the webhook is
+	// headed for the DLQ, and the same command.
+	wd.open(tw.ControlURL + "/notifications")
+	note := `#notifications tr.notification[data-webhook-id="` + badID + `"]`
+	if got := wd.text(note); !strings.Contains(got, "target answered 500") || !strings.Contains(got, "headed for the dead-letter queue") ||
+		!strings.Contains(got, "go run ./cmd/redrive redrive --endpoint-url "+tw.ControlURL) || !strings.Contains(got, "--webhook-id "+badID) {
+		t.Errorf("the notification reads %q", got)
+	}
+	wd.open(tw.ControlURL + "/queues")
+
 	wd.click("#pause")
 	if got := wd.text("#flash"); !strings.Contains(got, "Paused the event source mapping") {
 		t.Errorf("flash after Pause: %q", got)

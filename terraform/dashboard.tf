@@ -1,7 +1,10 @@
 # The service's CloudWatch dashboard: a row for what the routes share (the
 # queue, the DLQ, the three Lambdas), then one row per route (ingress,
-# executions, deliveries, latency, attempts). Its URL is the dashboard_url
-# output, which cmd/generate prints too.
+# executions, deliveries, latency, attempts). A dashboard holds 500 widgets,
+# so a service with more routes than fit (tfgen.RoutesPerDashboard) gets more
+# dashboards, each with the shared row: local.webhookq.dashboards says which
+# routes go where. Their URLs are the dashboard_urls output, which
+# cmd/generate prints too.
 #
 # Every metric is one AWS publishes for these resources or one the Lambdas
 # publish (local.webhookq.metrics, from internal/lambda/metrics); the
@@ -20,7 +23,6 @@
 #     (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-concurrency.html).
 
 locals {
-  route_names   = sort(keys(local.webhookq.routes))
   backlog_alarm = one([for a in values(local.webhookq.alarms) : a if a.kind == "backlog_age"])
 
   # A graph widget: a title, its metrics (each [namespace, name, dimension
@@ -88,8 +90,8 @@ locals {
     },
   ]
 
-  dashboard_route_rows = flatten([
-    for i, name in local.route_names : [
+  dashboard_route_rows = { for d in local.webhookq.dashboards : d.name => flatten([
+    for i, name in d.routes : [
       {
         type = "metric", x = 0, y = 14 + 6 * i, width = 5, height = 6
         properties = {
@@ -145,10 +147,12 @@ locals {
         }
       },
     ]
-  ])
+  ]) }
 }
 
 resource "aws_cloudwatch_dashboard" "main" {
-  dashboard_name = local.webhookq.dashboard.name
-  dashboard_body = jsonencode({ widgets = concat(local.dashboard_service_row, local.dashboard_route_rows) })
+  for_each = { for d in local.webhookq.dashboards : d.name => d }
+
+  dashboard_name = each.key
+  dashboard_body = jsonencode({ widgets = concat(local.dashboard_service_row, local.dashboard_route_rows[each.key]) })
 }

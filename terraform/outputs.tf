@@ -71,9 +71,9 @@ output "execution_console_urls" {
   }
 }
 
-output "dashboard_url" {
-  description = "The service's CloudWatch dashboard (cmd/generate prints the same URL)."
-  value       = local.webhookq.dashboard.url
+output "dashboard_urls" {
+  description = "The service's CloudWatch dashboards (one, unless its routes need more than one dashboard holds); cmd/generate prints the same URLs."
+  value       = [for d in local.webhookq.dashboards : d.url]
   depends_on  = [aws_cloudwatch_dashboard.main]
 }
 

@@ -225,7 +225,7 @@ func TestAlarmsWithoutATopicAreWarnedAbout(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{
-		"Dashboard (the dashboard_url output): https://ap-northeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1#dashboards/dashboard/sales-approvals",
+		"Dashboard (the dashboard_urls output): https://ap-northeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1#dashboards/dashboard/sales-approvals",
 		"Alarms (notify no one: set notify.sns_topic_arn;",
 		"sales-approvals-backlog-age",
 		"sales-approvals-approval-progress-execution-failures",

@@ -17,8 +17,10 @@ import (
 // the Terraform module creates, read back from the generated locals so it
 // names exactly what Terraform deploys.
 type Monitoring struct {
-	DashboardURL string
-	Alarms       []AlarmSummary
+	// DashboardURLs are the dashboards' console pages (more than one when
+	// the routes need more than one dashboard holds).
+	DashboardURLs []string
+	Alarms        []AlarmSummary
 	// Topic is the SNS topic every alarm notifies; empty, they notify no one.
 	Topic string
 }
@@ -43,16 +45,19 @@ func Monitor(cfg *config.Config) (Monitoring, error) {
 					Name      string `json:"name"`
 					Threshold int    `json:"threshold"`
 				} `json:"alarms"`
-				Dashboard struct {
+				Dashboards []struct {
 					URL string `json:"url"`
-				} `json:"dashboard"`
+				} `json:"dashboards"`
 			} `json:"webhookq"`
 		} `json:"locals"`
 	}
 	if err := json.Unmarshal(locals, &doc); err != nil {
 		return Monitoring{}, fmt.Errorf("read generated locals: %w", err)
 	}
-	m := Monitoring{DashboardURL: doc.Locals.Webhookq.Dashboard.URL, Topic: cfg.Notify.SNSTopicARN}
+	m := Monitoring{Topic: cfg.Notify.SNSTopicARN}
+	for _, d := range doc.Locals.Webhookq.Dashboards {
+		m.DashboardURLs = append(m.DashboardURLs, d.URL)
+	}
 	for _, key := range slices.Sorted(maps.Keys(doc.Locals.Webhookq.Alarms)) {
 		a := doc.Locals.Webhookq.Alarms[key]
 		i := slices.IndexFunc(config.AlarmSpecs, func(s config.AlarmSpec) bool { return string(s.Alarm) == a.Kind })
@@ -76,7 +81,10 @@ func (m Monitoring) Warning() string {
 // WriteText renders the monitoring section of the summary.
 func (m Monitoring) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nDashboard (the dashboard_url output): %s\n", m.DashboardURL)
+	for _, u := range m.DashboardURLs {
+		fmt.Fprintf(&b, "\nDashboard (the dashboard_urls output): %s", u)
+	}
+	b.WriteString("\n")
 	to := "notify " + m.Topic
 	if m.Topic == "" {
 		to = "notify no one: set notify.sns_topic_arn"

@@ -626,12 +626,17 @@ run "alarms" {
 run "dashboard" {
   command = plan
   assert {
-    condition     = can(jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets[0])
-    error_message = "the dashboard body is JSON with widgets"
+    condition = alltrue([
+      for d in local.webhookq.dashboards :
+      can(jsondecode(aws_cloudwatch_dashboard.main[d.name].dashboard_body).widgets) &&
+      length(jsondecode(aws_cloudwatch_dashboard.main[d.name].dashboard_body).widgets) == d.widgets &&
+      d.widgets <= 500
+    ])
+    error_message = "every dashboard body is JSON with the widgets tfgen counts on, within CloudWatch's 500 a dashboard holds"
   }
   assert {
     condition = alltrue([
-      for m in concat([for w in jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets : try(w.properties.metrics, [])]...) :
+      for m in concat([for d in aws_cloudwatch_dashboard.main : concat([for w in jsondecode(d.dashboard_body).widgets : try(w.properties.metrics, [])]...)]...) :
       contains(concat(var.aws_metrics, flatten([
         for e in local.webhookq.metrics.emitted : [for set in e.dimension_sets : "${local.webhookq.metrics.namespace} ${e.name} ${join(",", sort(set))}"]
         ])),
@@ -642,7 +647,7 @@ run "dashboard" {
   }
   assert {
     condition = alltrue(flatten([
-      for m in concat([for w in jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets : try(w.properties.metrics, [])]...) : [
+      for m in concat([for d in aws_cloudwatch_dashboard.main : concat([for w in jsondecode(d.dashboard_body).widgets : try(w.properties.metrics, [])]...)]...) : [
         for i, v in [for v in m : v if can(tostring(v))] : contains(lookup({
           "QueueName"       = [aws_sqs_queue.main.name, aws_sqs_queue.dlq.name]
           "FunctionName"    = [for fn in aws_lambda_function.function : fn.function_name]
@@ -660,10 +665,10 @@ run "dashboard" {
   assert {
     condition = alltrue([
       for name in keys(local.webhookq.routes) : length([
-        for w in jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets : w if startswith(try(w.properties.title, ""), "${name}: ")
+        for w in concat([for d in aws_cloudwatch_dashboard.main : jsondecode(d.dashboard_body).widgets]...) : w if startswith(try(w.properties.title, ""), "${name}: ")
       ]) == 5
     ])
-    error_message = "every route has its row of five widgets"
+    error_message = "every route has its row of five widgets, on one dashboard"
   }
   assert {
     condition = alltrue(concat(
@@ -674,12 +679,14 @@ run "dashboard" {
   }
   assert {
     condition = (
-      output.dashboard_url == local.webhookq.dashboard.url &&
-      aws_cloudwatch_dashboard.main.dashboard_name == local.webhookq.dashboard.name &&
-      endswith(output.dashboard_url, "#dashboards/dashboard/${aws_cloudwatch_dashboard.main.dashboard_name}") &&
-      startswith(output.dashboard_url, "https://${local.region}.console.aws.amazon.com/cloudwatch/")
+      output.dashboard_urls == [for d in local.webhookq.dashboards : d.url] &&
+      alltrue([
+        for d in local.webhookq.dashboards :
+        endswith(d.url, "#dashboards/dashboard/${aws_cloudwatch_dashboard.main[d.name].dashboard_name}") &&
+        startswith(d.url, "https://${local.region}.console.aws.amazon.com/cloudwatch/")
+      ])
     )
-    error_message = "the dashboard_url output opens the dashboard in the config's region"
+    error_message = "the dashboard_urls output opens each dashboard in the config's region"
   }
 }
 

@@ -3,6 +3,7 @@ package tfgen
 import (
 	"fmt"
 	"net/url"
+	"sort"
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
@@ -22,10 +23,50 @@ type alarm struct {
 	Threshold int `json:"threshold"`
 }
 
-// dashboard is the CloudWatch dashboard terraform/dashboard.tf creates.
+// dashboard is one CloudWatch dashboard terraform/dashboard.tf creates:
+// the shared row and a row for each of its routes.
 type dashboard struct {
-	Name string `json:"name"`
-	URL  string `json:"url"`
+	Name   string   `json:"name"`
+	Routes []string `json:"routes"`
+	URL    string   `json:"url"`
+	// Widgets is how many widgets it holds (the terraform test checks the
+	// drawn dashboard against it).
+	Widgets int `json:"widgets"`
+}
+
+// A dashboard holds at most 500 widgets
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
+// terraform/dashboard.tf draws dashboardSharedWidgets, then
+// dashboardRouteWidgets per route (its terraform test holds it to these
+// numbers and every body to the limit), so a service with more routes gets
+// more dashboards.
+const (
+	dashboardMaxWidgets    = 500
+	dashboardSharedWidgets = 7
+	dashboardRouteWidgets  = 5
+	// RoutesPerDashboard is how many routes' rows fit on one dashboard.
+	RoutesPerDashboard = (dashboardMaxWidgets - dashboardSharedWidgets) / dashboardRouteWidgets
+)
+
+// dashboards splits cfg's routes, in name order, over as many dashboards as
+// they need: "<service>", then "<service>-2", "<service>-3", ….
+func dashboards(cfg *config.Config) []dashboard {
+	names := make([]string, len(cfg.Routes))
+	for i, r := range cfg.Routes {
+		names[i] = r.Name
+	}
+	sort.Strings(names)
+	var out []dashboard
+	for i := 0; i < len(names); i += RoutesPerDashboard {
+		name := cfg.Service
+		if i > 0 {
+			name = fmt.Sprintf("%s-%d", cfg.Service, i/RoutesPerDashboard+1)
+		}
+		routes := names[i:min(i+RoutesPerDashboard, len(names))]
+		out = append(out, dashboard{Name: name, Routes: routes, URL: dashboardURL(cfg.Region, name),
+			Widgets: dashboardSharedWidgets + dashboardRouteWidgets*len(routes)})
+	}
+	return out
 }
 
 // metricsTable is what the Lambdas publish (internal/lambda/metrics): the
@@ -104,9 +145,9 @@ func emittedMetrics(cfg *config.Config) metricsTable {
 	return t
 }
 
-// DashboardURL is the CloudWatch console page of cfg's dashboard (the
-// module's dashboard_url output; cmd/generate prints it).
-func DashboardURL(cfg *config.Config) string {
+// dashboardURL is the CloudWatch console page of a dashboard (the module's
+// dashboard_urls output; cmd/generate prints it).
+func dashboardURL(region, name string) string {
 	return fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#dashboards/dashboard/%s",
-		cfg.Region, cfg.Region, url.PathEscape(cfg.Service))
+		region, region, url.PathEscape(name))
 }

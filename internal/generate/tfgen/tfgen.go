@@ -48,7 +48,7 @@ type locals struct {
 type module struct {
 	Alarms     map[string]alarm `json:"alarms"`
 	Attributes attributes       `json:"attributes"`
-	Dashboard  dashboard        `json:"dashboard"`
+	Dashboards []dashboard      `json:"dashboards"`
 	Env        env              `json:"env"`
 	Functions  functions        `json:"functions"`
 	Ingress    ingress          `json:"ingress"`
@@ -210,9 +210,9 @@ func escapeTemplates(b []byte) []byte {
 func build(cfg *config.Config, workflows map[string]string) (module, error) {
 	budget := config.ComputeBudget(cfg)
 	m := module{
-		Alarms:    alarms(cfg),
-		Dashboard: dashboard{Name: cfg.Service, URL: DashboardURL(cfg)},
-		Metrics:   emittedMetrics(cfg),
+		Alarms:     alarms(cfg),
+		Dashboards: dashboards(cfg),
+		Metrics:    emittedMetrics(cfg),
 		Attributes: attributes{
 			HeaderPrefix: webhook.AttrHeaderPrefix,
 			ReceivedAt:   webhook.AttrReceivedAt,

@@ -64,6 +64,12 @@ func TestRecordMetrics(t *testing.T) {
 			want:   parkedPoints(progress, webhook.ReasonExhausted),
 		},
 		{
+			name:   "receive limit: a retryable failure on the last receive SQS allows, inside the window",
+			rec:    record("1", "g1", progress, config.ComputeFinality(testConfig()).MaxReceiveCount, `{}`),
+			result: result{status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrRetryable, cause: "attempt 3/3: 503"},
+			want:   parkedPoints(progress, webhook.ReasonReceiveLimit),
+		},
+		{
 			name:   "permanent at the first receive",
 			rec:    record("1", "g1", progress, 1, `{}`),
 			result: result{status: sfntypes.SyncExecutionStatusFailed, err: webhook.ErrPermanent, cause: "attempt 1/3: 404"},

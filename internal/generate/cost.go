@@ -90,9 +90,6 @@ type Cost struct {
 	// wait for, and the memory size it was measured at.
 	Overhead   map[string]time.Duration
 	OverheadAt map[string]int
-	// LogLevel and LogData are the Step Functions logging priced.
-	LogLevel config.LogLevel
-	LogData  bool
 	// Savings are the settings whose change would save at least a tenth of
 	// the batched total, largest first.
 	Savings []Saving
@@ -126,8 +123,7 @@ func estimate(cfg *config.Config, memoryMB map[string]int, p Prices, a CostAssum
 		groups = batch
 	}
 	c := Cost{Prices: p, Assumptions: a, BatchSize: batch, GroupsPerBatch: groups, MemoryMB: memoryMB,
-		Overhead: map[string]time.Duration{}, OverheadAt: map[string]int{},
-		LogLevel: cfg.Logging.Level, LogData: cfg.Logging.IncludeExecutionData}
+		Overhead: map[string]time.Duration{}, OverheadAt: map[string]int{}}
 	for _, fn := range []string{"forward", "deliver"} {
 		c.Overhead[fn], c.OverheadAt[fn] = overhead(fn, memoryMB[fn])
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/generate/tfgen"
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -208,7 +209,8 @@ func estimate(cfg *config.Config, memoryMB map[string]int, p Prices, a CostAssum
 //     billed per metric it reads (alarmMetrics): "an alarm based on a metric
 //     math expression is charged per metric in the expression"
 //     (https://aws.amazon.com/cloudwatch/pricing/);
-//   - the service's dashboard (terraform/dashboard.tf);
+//   - the service's dashboards, as many as its routes need
+//     (tfgen.RoutesPerDashboard, terraform/dashboard.tf);
 //   - custom metrics: the series forward and deliver publish as EMF lines
 //     (metrics.Table's dimension sets over the routes, failure classes and park
 //     reasons) and, on an API webhookq creates, API Gateway's detailed
@@ -241,9 +243,14 @@ func fixedCosts(cfg *config.Config, p Prices) []FixedCost {
 		alarms += n
 		alarmMetricCount += n * alarmMetrics(a.Alarm)
 	}
+	dashboards := (len(cfg.Routes) + tfgen.RoutesPerDashboard - 1) / tfgen.RoutesPerDashboard
+	what := "a dashboard"
+	if dashboards > 1 {
+		what = fmt.Sprintf("%d dashboards", dashboards)
+	}
 	return []FixedCost{
 		{fmt.Sprintf("%d CloudWatch alarms reading %d metrics", alarms, alarmMetricCount), float64(alarmMetricCount) * p.AlarmPerMonth},
-		{"a dashboard", p.DashboardPerMonth},
+		{what, float64(dashboards) * p.DashboardPerMonth},
 		{fmt.Sprintf("up to %d custom metrics", series), float64(series) * p.MetricPerMonth},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/webhookq/webhookq/internal/config"
+	"github.com/webhookq/webhookq/internal/generate/tfgen"
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
@@ -365,6 +366,22 @@ func TestFixedCostsCountTheModule(t *testing.T) {
 				t.Errorf("%s: fixed cost %+v, want %+v", name, f, want[i])
 			}
 		}
+	}
+}
+
+// A service with more routes than one dashboard holds pays for each
+// dashboard the module creates.
+func TestFixedCostsCountTheDashboards(t *testing.T) {
+	t.Parallel()
+	cfg := loadCase(t, "minimal")
+	for len(cfg.Routes) <= tfgen.RoutesPerDashboard {
+		r := cfg.Routes[0]
+		r.Name = fmt.Sprintf("r%d", len(cfg.Routes))
+		cfg.Routes = append(cfg.Routes, r)
+	}
+	c := EstimateCost(cfg, map[string]int{"forward": 128, "deliver": 128, "notify": 128}, prices(t, "us-east-1"), DefaultCostAssumptions)
+	if f := c.Fixed[1]; f.What != "2 dashboards" || f.USDPerMonth != 6.00 {
+		t.Errorf("%d routes: %+v, want 2 dashboards at $3.00", len(cfg.Routes), f)
 	}
 }
 

@@ -60,7 +60,7 @@ func StartAtMemory(tb testing.TB, bootstrap string, env map[string]string, memor
 	for k, v := range env {
 		withMemory[k] = v
 	}
-	return start(tb, bootstrap, withMemory, limit)
+	return start(tb, bootstrap, filepath.Dir(bootstrap), withMemory, limit)
 }
 
 // cpuLimit is a cgroup holding its processes to a share of one CPU, on

@@ -89,11 +89,13 @@ func Start(tb testing.TB, pkg string, env map[string]string) *Function {
 // folder.
 func StartBootstrap(tb testing.TB, bootstrap string, env map[string]string) *Function {
 	tb.Helper()
-	return start(tb, bootstrap, env, nil)
+	return start(tb, bootstrap, filepath.Dir(bootstrap), env, nil)
 }
 
-// start runs bootstrap under the emulator, in limit's cgroup when limit is set.
-func start(tb testing.TB, bootstrap string, env map[string]string, limit *cpuLimit) *Function {
+// start runs the executable bootstrap under the emulator with taskRoot as the
+// function's working directory and LAMBDA_TASK_ROOT, in limit's cgroup when
+// limit is set.
+func start(tb testing.TB, bootstrap, taskRoot string, env map[string]string, limit *cpuLimit) *Function {
 	tb.Helper()
 	rie := testenv.RIE(tb)
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tb))
@@ -106,13 +108,13 @@ func start(tb testing.TB, bootstrap string, env map[string]string, limit *cpuLim
 		"--runtime-interface-emulator-address", addr,
 		"--runtime-api-address", runtimeAPI,
 		bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
+	cmd.Dir = taskRoot
 	// The emulator starts the bootstrap as its child: run both in a process
 	// group of their own and end the whole group, so no function outlives
 	// the test.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.Env = Environ(filepath.Dir(bootstrap), env)
+	cmd.Env = Environ(taskRoot, env)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	fn := &Function{

@@ -13,6 +13,7 @@ import (
 )
 
 type probeAnswer struct {
+	Arch       string             `json:"arch"`
 	Env        map[string]*string `json:"env"`
 	Dir        string             `json:"dir"`
 	HasTimeout bool               `json:"hasTimeout"`

@@ -75,6 +75,23 @@ func RIE(tb testing.TB) string {
 	return ""
 }
 
+// QEMU returns the path of QEMU's user-mode emulator for a GOARCH
+// ("arm64": qemu-aarch64-static), from Debian's qemu-user-static, which
+// scripts/setup installs; it runs a foreign Linux executable on this host.
+func QEMU(tb testing.TB, goarch string) string {
+	tb.Helper()
+	arch := map[string]string{"arm64": "aarch64", "amd64": "x86_64"}[goarch]
+	if arch == "" {
+		tb.Fatalf("testenv: no QEMU user-mode emulator for GOARCH %s", goarch)
+	}
+	name := "qemu-" + arch + "-static"
+	p, err := exec.LookPath(name)
+	if err != nil {
+		tb.Fatalf("testenv: %s is not installed (%v); run scripts/setup (it installs Debian's qemu-user-static)", name, err)
+	}
+	return p
+}
+
 // ProviderMirror is the filesystem mirror holding the AWS provider.
 const ProviderMirror = "/opt/tf-plugins"
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -19,6 +20,8 @@ type request struct {
 }
 
 type answer struct {
+	// Arch is the GOARCH the probe was built for: the code that runs.
+	Arch       string             `json:"arch"`
 	Env        map[string]*string `json:"env"`
 	Dir        string             `json:"dir"`
 	HasTimeout bool               `json:"hasTimeout"`
@@ -29,7 +32,7 @@ func handle(ctx context.Context, req request) (answer, error) {
 	if req.Fail != "" {
 		return answer{}, errors.New(req.Fail)
 	}
-	a := answer{Env: map[string]*string{}}
+	a := answer{Arch: runtime.GOARCH, Env: map[string]*string{}}
 	for _, k := range req.Env {
 		if v, ok := os.LookupEnv(k); ok {
 			a.Env[k] = &v

@@ -14,8 +14,10 @@ locals {
       # resource refer to itself.
       (local.webhookq.env.notify_function) = local.functions.notify.name
     }
-    deliver = {}
-    notify  = {}
+    deliver = {
+      (local.webhookq.env.probe_key) = aws_kms_key.probe.arn
+    }
+    notify = {}
   }
 
   # Each function's permissions beyond writing its own logs. Every statement
@@ -64,6 +66,14 @@ locals {
     )
     deliver = concat(
       local.secret_read_statements.deliver,
+      [{
+        # deliver only checks probe MACs; making one (kms:GenerateMac) is
+        # the operator's (cmd/check), so deliver cannot mint probes.
+        Sid      = "CheckProbeMACs"
+        Effect   = "Allow"
+        Action   = ["kms:VerifyMac"]
+        Resource = [aws_kms_key.probe.arn]
+      }],
       length(local.functions.deliver.vpc.subnet_ids) == 0 ? [] : [{
         # The documented exception to naming resources: Lambda itself creates,
         # reuses and deletes deliver's network interfaces in the VPC with

@@ -81,3 +81,13 @@ output "alarm_names" {
   description = "Alarm key (routes.yaml alarms.<key>, per route <key>/<route>) → the CloudWatch alarm's name."
   value       = { for key, a in aws_cloudwatch_metric_alarm.alarm : key => a.alarm_name }
 }
+
+output "probe_key_arn" {
+  description = "The KMS HMAC key post-deploy probes are MACed with (cmd/check makes them with kms:GenerateMac; deliver checks them)."
+  value       = aws_kms_key.probe.arn
+}
+
+output "function_names" {
+  description = "Function role (forward, deliver, notify) → Lambda function name; its logs are in /aws/lambda/<name> (cmd/check reads them)."
+  value       = { for key, fn in aws_lambda_function.function : key => fn.function_name }
+}

@@ -261,6 +261,10 @@ type DeliverResult struct {
 	Attempt   int    `json:"attempt"`
 	LatencyMS int64  `json:"latencyMs"`
 	Excerpt   string `json:"bodyExcerpt,omitempty"`
+	// Probe is set when deliver answered a post-deploy probe instead of
+	// delivering (its verdict, internal/lambda/probe): nothing reached the
+	// target but a connection.
+	Probe string `json:"probe,omitempty"`
 }
 
 // CaughtError is a Catch result: the error name and cause Step Functions recorded.
@@ -299,6 +303,10 @@ const (
 	// notified (one that can never run, or whose final execution never
 	// reached Notify); it needs lambda:InvokeFunction on exactly that function.
 	EnvNotifyFunction = "WEBHOOKQ_NOTIFY_FUNCTION"
+	// EnvProbeKey is the ARN of the KMS HMAC key post-deploy probes are
+	// MACed with (internal/lambda/probe); deliver checks a probe's MAC with
+	// it and needs kms:VerifyMac on it. Unset, deliver refuses every probe.
+	EnvProbeKey = "WEBHOOKQ_PROBE_KEY"
 )
 
 // Bound shortens text that travels in causes, failure records and log fields

@@ -717,3 +717,34 @@ run "forward_secrets" {
     error_message = "forward may read no other parameter (the outbound signing secret, say)"
   }
 }
+
+# The probe key: an HMAC key whose MACs deliver may only check, named to
+# deliver by its environment.
+run "probe_key" {
+  command = plan
+  assert {
+    condition     = aws_kms_key.probe.key_usage == "GENERATE_VERIFY_MAC" && aws_kms_key.probe.customer_master_key_spec == "HMAC_256"
+    error_message = "the probe key is a KMS HMAC_256 key for MACs"
+  }
+  assert {
+    condition     = aws_lambda_function.function["deliver"].environment[0].variables[local.webhookq.env.probe_key] == aws_kms_key.probe.arn
+    error_message = "deliver knows the probe key by its environment"
+  }
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.function["deliver"].policy).Statement :
+      s.Action == ["kms:VerifyMac"] && s.Resource == [aws_kms_key.probe.arn]
+    ])
+    error_message = "deliver may check MACs with exactly the probe key"
+  }
+  assert {
+    condition = alltrue([
+      for p in aws_iam_role_policy.function : !strcontains(p.policy, "kms:GenerateMac")
+    ])
+    error_message = "no function may make probe MACs"
+  }
+  assert {
+    condition     = output.probe_key_arn == aws_kms_key.probe.arn && output.function_names["deliver"] == local.webhookq.functions.deliver.name
+    error_message = "cmd/check finds the probe key and the functions in the outputs"
+  }
+}

@@ -77,6 +77,7 @@ type attributes struct {
 type env struct {
 	DLQURL                string `json:"dlq_url"`
 	NotifyFunction        string `json:"notify_function"`
+	ProbeKey              string `json:"probe_key"`
 	QueueURL              string `json:"queue_url"`
 	StateMachineARNPrefix string `json:"state_machine_arn_prefix"`
 }
@@ -222,6 +223,7 @@ func build(cfg *config.Config, workflows map[string]string) (module, error) {
 		Env: env{
 			DLQURL:                webhook.EnvDLQURL,
 			NotifyFunction:        webhook.EnvNotifyFunction,
+			ProbeKey:              webhook.EnvProbeKey,
 			QueueURL:              webhook.EnvQueueURL,
 			StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix,
 		},

@@ -157,7 +157,7 @@ func TestLocalsCarryWhatTheModuleReads(t *testing.T) {
 				HeaderPrefix: webhook.AttrHeaderPrefix, ReceivedAt: webhook.AttrReceivedAt,
 				Route: webhook.AttrRoute, WebhookID: webhook.AttrWebhookID,
 			})
-			check("env", m.Env, env{DLQURL: webhook.EnvDLQURL, NotifyFunction: webhook.EnvNotifyFunction, QueueURL: webhook.EnvQueueURL, StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix})
+			check("env", m.Env, env{DLQURL: webhook.EnvDLQURL, NotifyFunction: webhook.EnvNotifyFunction, ProbeKey: webhook.EnvProbeKey, QueueURL: webhook.EnvQueueURL, StateMachineARNPrefix: webhook.EnvStateMachineARNPrefix})
 			check("logging", m.Logging, logging{
 				IncludeExecutionData: cfg.Logging.IncludeExecutionData,
 				Level:                string(cfg.Logging.Level),

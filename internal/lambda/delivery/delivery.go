@@ -24,6 +24,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
+	"github.com/webhookq/webhookq/internal/lambda/probe"
 	"github.com/webhookq/webhookq/internal/lambda/secret"
 	"github.com/webhookq/webhookq/internal/lambda/signature"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -67,6 +68,9 @@ type Config struct {
 	// Metrics records each attempt's FailedAttempts and TargetResponseTime
 	// (metrics.NewEMF on AWS); nil records nothing.
 	Metrics metrics.Recorder
+	// Probes checks post-deploy probes (probe.go); the zero value refuses
+	// every probe as unverifiable.
+	Probes Probes
 }
 
 // Deliverer makes delivery attempts for the routes of one configuration.
@@ -78,6 +82,7 @@ type Deliverer struct {
 	sleep   func(ctx context.Context, d time.Duration) error
 	log     *slog.Logger
 	metrics metrics.Recorder
+	probes  Probes
 }
 
 // New checks the configuration and builds a Deliverer.
@@ -88,7 +93,7 @@ func New(c *Config) (*Deliverer, error) {
 	case c.Secrets == nil:
 		return nil, errors.New("delivery: no secret resolver (Config.Secrets)")
 	}
-	d := &Deliverer{cfg: c.Routes, client: c.HTTPClient, secrets: c.Secrets, now: c.Now, sleep: c.Sleep, log: c.Logger, metrics: c.Metrics}
+	d := &Deliverer{cfg: c.Routes, client: c.HTTPClient, secrets: c.Secrets, now: c.Now, sleep: c.Sleep, log: c.Logger, metrics: c.Metrics, probes: c.Probes}
 	if d.client == nil {
 		d.client = NewHTTPClient()
 	}
@@ -143,7 +148,7 @@ func (d *Deliverer) Handle(ctx context.Context, req webhook.DeliverRequest) (res
 		}
 		d.metrics.Record(metrics.Point{Metric: metrics.FailedAttempts, Value: 1, Route: req.Webhook.Route, Class: class})
 		log.Warn("delivery failed", append(attrs, "error", name, "cause", err.Error())...)
-	} else {
+	} else if res.Probe == "" { // a probe's answer is logged by answerProbe
 		log.Info("delivered", append(attrs, "status", res.Status, "latency_ms", res.LatencyMS)...)
 	}
 	return res, LambdaError(err)
@@ -217,6 +222,11 @@ func (a attempt) run(ctx context.Context) (webhook.DeliverResult, error) {
 		if err := a.verifyInbound(ctx, *v, env.Headers, body); err != nil {
 			return webhook.DeliverResult{}, err
 		}
+	}
+	// A post-deploy probe (verified like any webhook up to here) is
+	// answered, never delivered.
+	if p, ok, err := probe.Find(body); ok {
+		return a.answerProbe(ctx, p, err)
 	}
 
 	// Headers first: reading a secret on a cold start is not the target's time.

@@ -73,3 +73,10 @@ mock_resource "aws_apigatewayv2_stage" {
     route_settings = { logging_level = "OFF" }
   }
 }
+
+mock_resource "aws_kms_key" {
+  defaults = {
+    arn    = "arn:aws:kms:ap-northeast-1:123456789012:key/0b1c2d3e-probe"
+    key_id = "0b1c2d3e-probe"
+  }
+}

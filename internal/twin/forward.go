@@ -47,7 +47,7 @@ func (t *Twin) buildForwarder(local *config.Config, secrets *envSecrets, runner 
 		// listener's Lambda Invoke, for what it parks unannounced.
 		NotifyFunction: cfg.FunctionName("notify"),
 		Notifier:       lambdaClient,
-		Logger:         t.log,
+		Logger:         t.functionLog("forward"),
 		Jitter:         rand.Float64,
 		Metrics:        t.metrics,
 		// As on AWS, the forwarder verifies inbound signatures before any

@@ -35,11 +35,12 @@ type functions struct {
 // and functions/notify do, on the local config and the environment's
 // secrets, under their local ARNs.
 func (t *Twin) buildFunctions(local *config.Config, secrets *envSecrets) (*functions, error) {
-	deliverer, err := delivery.New(&delivery.Config{Routes: local, Secrets: secrets, HTTPClient: DeliveryClient(), Logger: t.log, Metrics: t.metrics})
+	deliverer, err := delivery.New(&delivery.Config{Routes: local, Secrets: secrets, HTTPClient: DeliveryClient(), Logger: t.functionLog("deliver"), Metrics: t.metrics,
+		Probes: delivery.Probes{Key: t.probeKey.ARN, MACs: t.probeKey}})
 	if err != nil {
 		return nil, err
 	}
-	notify, err := notifier.New(&notifier.Config{Routes: local, Secrets: secrets, HTTPClient: &http.Client{}, Logger: t.log})
+	notify, err := notifier.New(&notifier.Config{Routes: local, Secrets: secrets, HTTPClient: &http.Client{}, Logger: t.functionLog("notify")})
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,10 @@ func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsCli
 			sqsServer.ServeHTTP(w, r)
 		case strings.HasPrefix(target, "AWSStepFunctions."):
 			states.ServeHTTP(w, r)
+		case strings.HasPrefix(target, "Logs_20140328."):
+			t.logs.ServeHTTP(w, r)
+		case strings.HasPrefix(target, "TrentService."):
+			t.kms.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, lambdaPrefix):
 			t.mappings.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, functionsPrefix):

@@ -11,6 +11,8 @@
 //
 //	X-Amz-Target: AmazonSQS.*            the SQS JSON protocol (internal/twin/sqsapi)
 //	X-Amz-Target: AWSStepFunctions.*     StartSyncExecution & co. (internal/twin/sfnapi)
+//	X-Amz-Target: Logs_20140328.*        the functions' log groups (internal/twin/logsapi)
+//	X-Amz-Target: TrentService.*         the probe key's GenerateMac/VerifyMac (internal/twin/kmsapi)
 //	/2015-03-31/event-source-mappings    Lambda's API for the forward mapping (pause)
 //	/2015-03-31/functions/…/invocations  Lambda's Invoke: the forwarder's asynchronous notify
 //	/demo-target/…                       the demo target, when on (internal/twin/demotarget)
@@ -52,6 +54,10 @@
 package twin
 
 import (
+	"github.com/webhookq/webhookq/internal/lambda/probe"
+	"github.com/webhookq/webhookq/internal/twin/kmsapi"
+	"github.com/webhookq/webhookq/internal/twin/logsapi"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -163,11 +169,15 @@ type Twin struct {
 	ingress      *ingress.Handler
 	poller       *esm.Poller
 	mappings     *mappingAPI
-	servers      []*http.Server
-	served       chan error
-	demo         *demotarget.Target
-	notified     *notifications
-	invocations  *invokeAPI
+	// logs, probeKey and kms are what cmd/check reads (checkapis.go).
+	logs        *logsapi.Store
+	probeKey    *probe.LocalKey
+	kms         *kmsapi.Server
+	servers     []*http.Server
+	served      chan error
+	demo        *demotarget.Target
+	notified    *notifications
+	invocations *invokeAPI
 	// metrics are what the cores record and sampleGauges adds (observe.go);
 	// runner runs the executions, sampled for the running ones.
 	metrics           *metrics.Memory
@@ -219,6 +229,9 @@ func Start(o Options) (_ *Twin, err error) {
 		return nil, err
 	}
 	if err := t.openStores(o.DataPath); err != nil {
+		return nil, err
+	}
+	if err := t.openCheckAPIs(); err != nil {
 		return nil, err
 	}
 	budget := config.ComputeBudget(cfg)

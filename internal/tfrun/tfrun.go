@@ -152,3 +152,29 @@ func StringOutputs(ctx context.Context, terraformBin, dir string) (map[string]st
 	}
 	return strs, nil
 }
+
+// DecodeOutputs runs terraform output in dir (an applied root module) and
+// decodes every output's value into v, a pointer to a struct whose json
+// tags name the outputs (a null output leaves its field alone).
+func DecodeOutputs(ctx context.Context, terraformBin, dir string, v any) error {
+	tf, err := tfexec.NewTerraform(dir, terraformBin)
+	if err != nil {
+		return fmt.Errorf("terraform output in %s: %w", dir, err)
+	}
+	outs, err := tf.Output(ctx)
+	if err != nil {
+		return fmt.Errorf("terraform output in %s: %w", dir, err)
+	}
+	values := map[string]json.RawMessage{}
+	for name, o := range outs {
+		values[name] = o.Value
+	}
+	raw, err := json.Marshal(values)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("terraform output in %s: %w", dir, err)
+	}
+	return nil
+}

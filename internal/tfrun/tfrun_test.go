@@ -41,6 +41,7 @@ func TestStringOutputs(t *testing.T) {
 	module := `output "queue_url" { value = "https://sqs.example/q.fifo" }
 output "count" { value = 3 }
 output "urls" { value = { a = "x" } }
+output "nothing" { value = null }
 `
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(module), 0o644); err != nil {
 		t.Fatal(err)
@@ -69,6 +70,21 @@ output "urls" { value = { a = "x" } }
 	}
 	if len(outs) != 1 || outs["queue_url"] != "https://sqs.example/q.fifo" {
 		t.Errorf("outputs %v, want only queue_url", outs)
+	}
+
+	// Every output, maps included, decoded by name; a null one leaves its
+	// field alone.
+	var decoded struct {
+		QueueURL string            `json:"queue_url"`
+		Count    int               `json:"count"`
+		URLs     map[string]string `json:"urls"`
+		Nothing  *string           `json:"nothing"`
+	}
+	if err := DecodeOutputs(ctx, bin, dir, &decoded); err != nil {
+		t.Fatal(err)
+	}
+	if decoded.QueueURL != "https://sqs.example/q.fifo" || decoded.Count != 3 || decoded.URLs["a"] != "x" || decoded.Nothing != nil {
+		t.Errorf("decoded %+v", decoded)
 	}
 }
 

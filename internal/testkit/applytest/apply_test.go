@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -56,10 +58,13 @@ type applied struct {
 	IngressStage     string            `json:"ingress_stage"`
 	DeployCommand    *string           `json:"ingress_deploy_command"`
 	AccessLogCommand *string           `json:"ingress_access_log_command"`
+	ProbeKeyARN      string            `json:"probe_key_arn"`
+	FunctionNames    map[string]string `json:"function_names"`
 }
 
 // clients are the AWS SDK v2 clients on moto.
 type clients struct {
+	kms    *kms.Client
 	sqs    *sqs.Client
 	sfn    *sfn.Client
 	lambda *lambda.Client
@@ -81,12 +86,7 @@ func TestApplyOnMoto(t *testing.T) {
 
 	// The region is the example's; the config is parsed again in stage.
 	const region = "ap-northeast-1"
-	awsCfg := testenv.AWSConfig(moto.Endpoint, region)
-	c := clients{
-		sqs: sqs.NewFromConfig(awsCfg), sfn: sfn.NewFromConfig(awsCfg), lambda: lambda.NewFromConfig(awsCfg),
-		iam: iam.NewFromConfig(awsCfg), logs: cloudwatchlogs.NewFromConfig(awsCfg), apigw: apigatewayv2.NewFromConfig(awsCfg),
-		sns: sns.NewFromConfig(awsCfg), ssm: ssm.NewFromConfig(awsCfg),
-	}
+	c := newClients(testenv.AWSConfig(moto.Endpoint, region))
 
 	// What the account has before apply: the failure topic (with a queue
 	// subscribed, to count notifications) and the existing HTTP API the
@@ -133,7 +133,11 @@ func TestApplyOnMoto(t *testing.T) {
 	checkIngress(t, c, s, out)
 
 	if !t.Failed() {
-		driveWebhooks(t, moto, c, s, out, fns, target, slack, notifications)
+		// From here until destroy every request is authorised by moto
+		// against the applied policies of whoever signs it.
+		p := moto.enforceIAM(t, c, s)
+		driveWebhooks(t, moto, p, s, out, fns, target, slack, notifications)
+		moto.relaxIAM(t)
 	}
 
 	tf.destroy(t)
@@ -259,11 +263,13 @@ func checkFunctions(t *testing.T, c clients, s *staged, out applied) map[string]
 			wantForward[name] = out.DLQURL
 		case "notify_function":
 			wantForward[name] = s.Config.FunctionName("notify")
+		case "probe_key":
+			// deliver's, below.
 		default:
 			t.Errorf("generated env %s=%s is new to this test; add what the forward function must receive", role, name)
 		}
 	}
-	want := map[string]map[string]string{"forward": wantForward, "deliver": {}, "notify": {}}
+	want := map[string]map[string]string{"forward": wantForward, "deliver": {s.Locals.Env["probe_key"]: out.ProbeKeyARN}, "notify": {}}
 	for key, info := range fns {
 		if !reflect.DeepEqual(info.Env, want[key]) {
 			t.Errorf("function %s environment %v, want %v", key, info.Env, want[key])
@@ -463,7 +469,7 @@ func policyDocument(t *testing.T, raw string) []statement {
 func checkPolicies(t *testing.T, c clients, s *staged, out applied, fns map[string]functionInfo, topicARN string) {
 	t.Helper()
 	ctx := context.Background()
-	allowed := map[string]bool{out.QueueARN: true, out.DLQARN: true, topicARN: true}
+	allowed := map[string]bool{out.QueueARN: true, out.DLQARN: true, topicARN: true, out.ProbeKeyARN: true}
 	for _, arn := range out.StateMachineARNs {
 		allowed[arn] = true
 	}
@@ -553,6 +559,8 @@ func checkPolicies(t *testing.T, c clients, s *staged, out applied, fns map[stri
 		// The forwarder verifies inbound signatures before any execution.
 		{s.Locals.Functions["forward"].RoleName, "ssm:GetParameter", verifyARNs},
 		{s.Locals.Functions["deliver"].RoleName, "ssm:GetParameter", nil},
+		// deliver checks probe MACs with the probe key, and nothing more.
+		{s.Locals.Functions["deliver"].RoleName, "kms:VerifyMac", []string{out.ProbeKeyARN}},
 		{s.Locals.Functions["notify"].RoleName, "sns:Publish", []string{topicARN}},
 	} {
 		got, ok := granted[need.role][need.action]
@@ -674,6 +682,10 @@ func checkNothingLeft(t *testing.T, c clients, s *staged, out applied) {
 		if strings.HasPrefix(aws.ToString(r.RoleName), s.Config.Service) {
 			t.Errorf("role left after destroy: %s", aws.ToString(r.RoleName))
 		}
+	}
+	// A KMS key is never deleted at once: destroy schedules it.
+	if key, err := c.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(out.ProbeKeyARN)}); err != nil || key.KeyMetadata.KeyState != kmstypes.KeyStatePendingDeletion {
+		t.Errorf("probe key after destroy: %v %v; want it pending deletion", key, err)
 	}
 	for _, prefix := range []string{"/aws/lambda/", "/aws/vendedlogs/states/"} {
 		groups, err := c.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(prefix)})

@@ -1,18 +1,16 @@
 package applytest
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,22 +102,25 @@ func (s *slackEndpoint) taken() []string {
 // report as failed. The forwarder runs the applied state machine on moto with
 // StartSyncExecution, whose Deliver and Notify tasks reach the real deliver
 // and notify bootstraps.
-func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out applied, fns map[string]functionInfo,
+func driveWebhooks(t *testing.T, moto *patchedMoto, p principals, s *staged, out applied, fns map[string]functionInfo,
 	tg *target, slack *slackEndpoint, notifications string) {
 	t.Helper()
-	ctx := context.Background()
+	c := p.operator
+	// API Gateway sends with the ingress role; the event source mapping
+	// polls with forward's (Lambda's poller uses the function's role).
+	ingress := p.as(t, s.Locals.Ingress.RoleName)
+	forwardRole := p.as(t, s.Locals.Functions["forward"].RoleName)
 	endpoints := map[string]string{
 		"AWS_REGION": s.Config.Region, "AWS_DEFAULT_REGION": s.Config.Region,
 		"AWS_ENDPOINT_URL_SFN": moto.Endpoint, "AWS_ENDPOINT_URL_SQS": moto.Endpoint,
 		"AWS_ENDPOINT_URL_SSM": moto.Endpoint, "AWS_ENDPOINT_URL_SNS": moto.Endpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.Endpoint, "AWS_ENDPOINT_URL_LAMBDA": moto.Endpoint,
+		"AWS_ENDPOINT_URL_KMS": moto.Endpoint,
 	}
 	running := map[string]*lambdarie.Function{}
 	for _, name := range bundle.Functions {
-		// The bootstrap built for this host, beside the routes.yaml of the
-		// applied zip, with the applied function's environment.
-		bootstrap := lambdarie.Build(t, "./functions/"+name)
-		writeZipEntry(t, s.Files[bundle.ZipPath(name)], bundle.ConfigEntry, filepath.Join(filepath.Dir(bootstrap), bundle.ConfigEntry))
+		// The applied zip itself — its linux/arm64 bootstrap under QEMU and
+		// its routes.yaml — with the applied function's environment.
 		env := map[string]string{}
 		for k, v := range fns[name].Env {
 			env[k] = v
@@ -127,16 +128,19 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out ap
 		for k, v := range endpoints {
 			env[k] = v
 		}
-		running[name] = lambdarie.StartBootstrap(t, bootstrap, env)
+		// Lambda gives the function its execution role's credentials.
+		for k, v := range p.env(t, s.Locals.Functions[name].RoleName) {
+			env[k] = v
+		}
+		running[name] = lambdarie.StartZip(t, s.Files[bundle.ZipPath(name)], env)
 	}
 	moto.routeInvokes(t, map[string]string{fns["deliver"].ARN: running["deliver"].URL, fns["notify"].ARN: running["notify"].URL})
-	// moto's own mapping invokes inline on SendMessage, without message
-	// attributes, receive counts or batch item failures; the test polls
-	// in its place (docs/testing.md).
-	if _, err := c.lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(out.MappingUUID), Enabled: aws.Bool(false)}); err != nil {
-		t.Fatal(err)
-	}
-	esm := &mappingPlayer{c: c, queueURL: out.QueueURL, queueARN: out.QueueARN, region: s.Config.Region, batch: s.Locals.Queue.BatchSize, forward: running["forward"]}
+	// moto's own mapping would invoke inline on SendMessage, without message
+	// attributes, receive counts or batch item failures; the launcher turns
+	// that off and the test polls in its place (docs/testing.md).
+	stopShipping := shipLogs(t, p, s, running)
+	defer stopShipping()
+	esm := &mappingPlayer{c: forwardRole, queueURL: out.QueueURL, queueARN: out.QueueARN, region: s.Config.Region, batch: s.Locals.Queue.BatchSize, forward: running["forward"]}
 	route := "approval-progress"
 	var targetPath string
 	var maxAttempts int
@@ -151,7 +155,7 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out ap
 
 	t.Run("delivered", func(t *testing.T) {
 		body := []byte("{\"request\":\"req-42\",\"step\":\"manager\",\"note\":\"承認 ✓\",  \"amount\": 1.50}\n")
-		id, carried := sendWebhook(t, c, out.QueueURL, route, "req-42", "dlv-1", body)
+		id, carried := sendWebhook(t, ingress, out.QueueURL, route, "req-42", "dlv-1", body)
 		if n, failed := esm.poll(t); n != 1 || len(failed) != 0 {
 			t.Fatalf("forward took %d records and failed %v; want 1 delivered", n, failed)
 		}
@@ -169,7 +173,7 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out ap
 	t.Run("parked in the DLQ after its final execution, notified once", func(t *testing.T) {
 		tg.status.Store(http.StatusInternalServerError)
 		body := []byte(`{"request":"req-43","step":"director"}`)
-		id, carried := sendWebhook(t, c, out.QueueURL, route, "req-43", "dlv-2", body)
+		id, carried := sendWebhook(t, ingress, out.QueueURL, route, "req-43", "dlv-2", body)
 		receives := 0
 		for range 3 {
 			n, failed := esm.poll(t)
@@ -218,6 +222,42 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, c clients, s *staged, out ap
 			t.Errorf("Slack got %d posts %v; want one naming %s", len(posts), posts, id)
 		}
 	})
+
+	t.Run("a permission taken away breaks the pipeline", func(t *testing.T) {
+		// IAM is enforced, not only written down: without its
+		// StartRouteWorkflows statement forward is refused
+		// StartSyncExecution, the webhook stays queued and reaches nobody;
+		// with it back, it is delivered.
+		tg.status.Store(http.StatusNoContent)
+		restore := withoutStatement(t, c, s.Locals.Functions["forward"].RoleName, "forward-permissions", "StartRouteWorkflows")
+		body := []byte(`{"request":"req-44","step":"finance"}`)
+		sendWebhook(t, ingress, out.QueueURL, route, "req-44", "dlv-3", body)
+		n, failed := esm.poll(t)
+		restore()
+		if n != 1 || len(failed) != 1 {
+			t.Fatalf("forward took %d records and failed %v; want the record failed", n, failed)
+		}
+		if got := tg.take(); len(got) != 0 {
+			t.Errorf("target received %d requests while forward may not start executions", len(got))
+		}
+		// moto answers the JSON protocol's refusal in XML, so the SDK sees
+		// only the status (AWS's AccessDeniedException is a 400; moto's 403).
+		refused := false
+		for _, line := range running["forward"].LogLines("StartSyncExecution failed") {
+			refused = refused || (strings.Contains(line, "applytest-dlv-3") && strings.Contains(line, "StatusCode: 403"))
+		}
+		if !refused {
+			t.Errorf("forward logged no refused StartSyncExecution for the webhook:\n%s", running["forward"].Logs())
+		}
+		if n, failed := esm.poll(t); n != 1 || len(failed) != 0 {
+			t.Fatalf("with the statement back, forward took %d records and failed %v; want 1 delivered", n, failed)
+		}
+		if got := tg.take(); len(got) != 1 {
+			t.Errorf("target received %d requests, want the webhook once", len(got))
+		}
+	})
+
+	postDeployCheck(t, p, s, out, esm, tg)
 }
 
 // sendWebhook sends what API Gateway's SQS-SendMessage integration sends for
@@ -299,22 +339,46 @@ type mappingPlayer struct {
 	queueURL, queueARN, region string
 	batch                      int32
 	forward                    *lambdarie.Function
+	// idle counts the background loop's rounds that found the mapping not
+	// enabled (and so polled nothing).
+	idle atomic.Int64
+}
+
+// awaitIdle waits until the background loop has found the mapping disabled
+// and stopped polling: a batch it took before can no longer be in flight.
+func (p *mappingPlayer) awaitIdle(t *testing.T) {
+	t.Helper()
+	from := p.idle.Load()
+	for deadline := time.Now().Add(30 * time.Second); p.idle.Load() < from+2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the mapping player still polls a disabled mapping")
+		}
+	}
 }
 
 // poll runs one batch and returns how many records it held and which failed.
 func (p *mappingPlayer) poll(t *testing.T) (records int, failed []string) {
 	t.Helper()
-	ctx := context.Background()
+	records, failed, err := p.batchOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return records, failed
+}
+
+// batchOnce receives one batch, invokes forward with it and deletes the
+// records forward did not report as failed.
+func (p *mappingPlayer) batchOnce(ctx context.Context) (records int, failed []string, err error) {
 	got, err := p.c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(p.queueURL), MaxNumberOfMessages: p.batch, WaitTimeSeconds: 1,
 		MessageAttributeNames:       []string{"All"},
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 	})
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	if len(got.Messages) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	var event events.SQSEvent
 	for _, m := range got.Messages {
@@ -334,12 +398,15 @@ func (p *mappingPlayer) poll(t *testing.T) (records int, failed []string) {
 	}
 	raw, err := json.Marshal(event)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
-	answer := p.forward.Invoke(t, raw)
+	status, answer, err := p.forward.Post(raw)
+	if err != nil || status != http.StatusOK {
+		return 0, nil, fmt.Errorf("invoke forward: %d %s %v", status, answer, err)
+	}
 	var resp events.SQSEventResponse
 	if err := json.Unmarshal(answer, &resp); err != nil {
-		t.Fatalf("forward answered %s: %v", answer, err)
+		return 0, nil, fmt.Errorf("forward answered %s: %w", answer, err)
 	}
 	for _, f := range resp.BatchItemFailures {
 		failed = append(failed, f.ItemIdentifier)
@@ -349,10 +416,37 @@ func (p *mappingPlayer) poll(t *testing.T) (records int, failed []string) {
 			continue
 		}
 		if _, err := p.c.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(p.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-			t.Fatal(err)
+			return 0, nil, err
 		}
 	}
-	return len(got.Messages), failed
+	return len(got.Messages), failed, nil
+}
+
+// run polls in the background the way Lambda's poller does, only while the
+// mapping is enabled, until stop.
+func (p *mappingPlayer) run(t *testing.T, mappings clients, uuid string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			m, err := mappings.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)})
+			if err == nil && aws.ToString(m.State) == "Enabled" {
+				_, _, err = p.batchOnce(ctx)
+			} else if err == nil {
+				p.idle.Add(1)
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err != nil && ctx.Err() == nil {
+				t.Errorf("the mapping player: %v", err)
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // queueDepth is how many messages a queue holds, visible or in flight.
@@ -379,26 +473,5 @@ func receiveAll(t *testing.T, c clients, queueURL string) []sqstypes.Message {
 			return out
 		}
 		out = append(out, got.Messages...)
-	}
-}
-
-// writeZipEntry extracts one file of a zip.
-func writeZipEntry(t *testing.T, archive []byte, name, dst string) {
-	t.Helper()
-	r, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := r.Open(name)
-	if err != nil {
-		t.Fatalf("zip entry %s: %v", name, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, data, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

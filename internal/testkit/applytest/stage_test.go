@@ -199,7 +199,7 @@ type locals struct {
 
 // motoServices are the provider endpoints the module uses (data sources
 // included: sts for aws_caller_identity, apigatewayv2 for the API lookup).
-var motoServices = []string{"apigatewayv2", "cloudwatch", "iam", "lambda", "logs", "sfn", "sqs", "sts"}
+var motoServices = []string{"apigatewayv2", "cloudwatch", "iam", "kms", "lambda", "logs", "sfn", "sqs", "sts"}
 
 // writeProviderOverride points the module's AWS provider at moto with dummy
 // credentials, in an override file of the temporary copy only.

@@ -38,6 +38,36 @@ the ones the test exercises:
    stage exists. Added: NotFoundException for an unknown API or stage, like
    AWS, else the API's routes as OpenAPI 3.0 (moto keeps no deployments, so
    a stage exports the API as it is).
+8. IAM authorisation (on once the test posts /moto-api/reset-auth) evaluates
+   every policy statement against Resource "*" except for SQS, IAM and STS
+   requests, so a statement naming its resources never matches. The launcher
+   gives moto the ARN AWS evaluates for each action the pipeline's roles call:
+   the state machine (StartSyncExecution), the function (Invoke), the SSM
+   parameter, the secret, the SNS topic, the log stream, the KMS key.
+9. moto names an action by its API operation; IAM names Lambda's Invoke
+   "lambda:InvokeFunction". The launcher renames it before evaluation.
+10. moto's Step Functions executor calls Lambda with fixed dummy keys. Step
+   Functions calls it with the state machine's role: the launcher assumes the
+   machine's role (as the service does, without a caller) and the executor's
+   Lambda client signs each task's call with it, so the role's
+   lambda:InvokeFunction is what allows or denies the Deliver and Notify
+   tasks.
+11. moto's SQS event source mapping receives and invokes inline, inside
+   SendMessage, without message attributes, receive counts or batch item
+   failures (docs/testing.md). The launcher turns that off: the mapping stays
+   as applied (enabled) and the test polls in Lambda's place while it is
+   enabled.
+12. UpdateStage (API Gateway v2) is not implemented. Added for the settings
+   an operator changes on an existing stage: accessLogSettings, autoDeploy,
+   description.
+13. moto's SigV4 check gets two things wrong, and refuses such requests
+   with SignatureDoesNotMatch: it hashes a GET's (or DELETE's) empty body as
+   if its payload were its headers, and it canonicalises a path with
+   percent-encoded characters (an ARN's ":" in Lambda's Invoke path, the "$"
+   of $default in API Gateway's) from the decoded path, while the SDKs sign
+   it encoded twice, as SigV4 asks of every service but S3. The launcher
+   hashes an empty body as empty, and checks the signature against the path
+   encoded once more too.
 """
 
 import datetime
@@ -45,7 +75,7 @@ import json
 import os
 import sys
 import urllib.request
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from moto.apigatewayv2 import responses as apigwv2_responses
 from moto.apigatewayv2 import urls as apigwv2_urls
@@ -58,6 +88,19 @@ from moto.stepfunctions.parser.api import StateMachineType
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution import SyncExecution
 from moto.stepfunctions.parser.utils import long_uid
+import threading
+
+import boto3
+from botocore.config import Config as BotoConfig
+from moto.iam import access_control
+from moto.kms import responses as kms_responses
+from moto.logs import responses as logs_responses
+from moto.secretsmanager import responses as secretsmanager_responses
+from moto.settings import moto_server_port
+from moto.sns import responses as sns_responses
+from moto.ssm import responses as ssm_responses
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.sts.models import sts_backends
 
 
 # 1. StartSyncExecution through moto's executor.
@@ -229,6 +272,204 @@ apigwv2_responses.ApiGatewayV2Response.export_api = export_api
 apigwv2_urls.url_paths["{0}/v2/apis/(?P<api_id>[^/]+)/exports/(?P<specification>[^/]+)$"] = (
     apigwv2_responses.ApiGatewayV2Response.dispatch
 )
+
+
+# 8. The resource each action is evaluated on, as AWS does.
+def _arn(self, service, rest):
+    return "arn:aws:{}:{}:{}:{}".format(service, self.region, self.current_account, rest)
+
+
+def _state_machine_resource(self):
+    return self._get_param("stateMachineArn") or "*"
+
+
+def _function_resource(self):
+    if "/invocations" not in self.path:
+        return "*"
+    name = unquote(self.path.split("?")[0].rsplit("/", 2)[-2])
+    if name.startswith("arn:"):
+        return name
+    return _arn(self, "lambda", "function:" + name)
+
+
+def _parameter_resource(self):
+    name = self._get_param("Name")
+    return _arn(self, "ssm", "parameter/" + name.lstrip("/")) if name else "*"
+
+
+def _secret_resource(self):
+    secret_id = self._get_param("SecretId")
+    if not secret_id:
+        return "*"
+    try:
+        return self.backend.describe_secret(secret_id).arn
+    except Exception:  # unknown secret: moto answers it after authorisation
+        return secret_id if secret_id.startswith("arn:") else _arn(self, "secretsmanager", "secret:" + secret_id)
+
+
+def _topic_resource(self):
+    return self._get_param("TopicArn") or "*"
+
+
+def _log_resource(self):
+    group = self._get_param("logGroupName")
+    if not group:
+        return "*"
+    stream = self._get_param("logStreamName")
+    return _arn(self, "logs", "log-group:" + group + (":log-stream:" + stream if stream else ""))
+
+
+def _key_resource(self):
+    key_id = self._get_param("KeyId")
+    if not key_id:
+        return "*"
+    try:
+        return self.kms_backend.describe_key(key_id).arn
+    except Exception:  # unknown key: moto answers it after authorisation
+        return "*"
+
+
+sfn_responses.StepFunctionResponse._determine_resource = _state_machine_resource
+lambda_responses.LambdaResponse._determine_resource = _function_resource
+ssm_responses.SimpleSystemManagerResponse._determine_resource = _parameter_resource
+secretsmanager_responses.SecretsManagerResponse._determine_resource = _secret_resource
+sns_responses.SNSResponse._determine_resource = _topic_resource
+logs_responses.LogsResponse._determine_resource = _log_resource
+kms_responses.KmsResponse._determine_resource = _key_resource
+
+
+# 9. IAM's name for Lambda's Invoke.
+_iam_request_init = access_control.IAMRequestBase.__init__
+
+
+def iam_request_init(self, *args, **kwargs):
+    _iam_request_init(self, *args, **kwargs)
+    if self._action == "lambda:Invoke":
+        self._action = "lambda:InvokeFunction"
+
+
+access_control.IAMRequestBase.__init__ = iam_request_init
+
+
+# 10. The executor's Lambda calls sign with the state machine's role. A task
+# runs in a thread of its own; the credentials travel with it in a
+# thread-local set around the Lambda call.
+_task = threading.local()
+_role_credentials = {}
+_role_lock = threading.Lock()
+
+
+def assume_for_service(role_arn, account_id, region):
+    """Credentials of role_arn, as the service that is its principal gets them."""
+    with _role_lock:
+        role = _role_credentials.get(role_arn)
+        if role is None:
+            role = sts_backends[account_id]["aws"].assume_role(
+                region_name=region, role_session_name="webhookq-states", role_arn=role_arn,
+                policy=None, duration=3600, external_id=None,
+            )
+            _role_credentials[role_arn] = role
+        return role
+
+
+_execute_lambda_function_integration = lambda_eval_utils.execute_lambda_function_integration
+
+
+def execute_lambda_function_integration(env, parameters, region, state_credentials):
+    machine_arn = env.states.context_object.context_object_data["StateMachine"]["Id"]
+    _, _, _, machine_region, account_id = machine_arn.split(":")[:5]
+    machine = sfn_responses.get_backend(account_id, machine_region).describe_state_machine(machine_arn)
+    _task.credentials = assume_for_service(machine.roleArn, account_id, machine_region)
+    try:
+        return _execute_lambda_function_integration(env, parameters, region, state_credentials)
+    finally:
+        _task.credentials = None
+
+
+lambda_eval_utils.execute_lambda_function_integration = execute_lambda_function_integration
+
+
+def boto_client_for(region, service, state_credentials=None):
+    role = getattr(_task, "credentials", None)
+    keys = {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}
+    if role is not None:
+        keys = {"aws_access_key_id": role.access_key_id, "aws_secret_access_key": role.secret_access_key,
+                "aws_session_token": role.session_token}
+    return boto3.client(
+        service_name=service, region_name=region, endpoint_url="http://localhost:{}".format(moto_server_port()),
+        config=BotoConfig(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1},
+                          connect_timeout=60, read_timeout=60),
+        **keys,
+    )
+
+
+lambda_eval_utils.boto_client_for = boto_client_for
+
+
+# 13. An empty body hashes as empty; a percent-encoded path is signed
+# encoded twice.
+_create_aws_request = access_control.IAMRequestBase._create_aws_request
+
+
+def create_aws_request(self):
+    request = _create_aws_request(self)
+    if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+        request.data = b""
+    return request
+
+
+access_control.IAMRequestBase._create_aws_request = create_aws_request
+_check_signature = access_control.IAMRequestBase.check_signature
+
+
+def check_signature(self):
+    try:
+        _check_signature(self)
+    except Exception:
+        encoded = quote(self._path, safe="/~")
+        if encoded == self._path:
+            raise
+        self._path = encoded
+        _check_signature(self)
+
+
+access_control.IAMRequestBase.check_signature = check_signature
+
+
+# 11. No inline "poller" in SendMessage: the test polls while the mapping is
+# enabled. moto keeps the mappings in this dict and polls by iterating it.
+class _Unpolled(dict):
+    def items(self):
+        return iter(())
+
+
+_queue_init = Queue.__init__
+
+
+def queue_init(self, *args, **kwargs):
+    _queue_init(self, *args, **kwargs)
+    self.lambda_event_source_mappings = _Unpolled(self.lambda_event_source_mappings)
+
+
+Queue.__init__ = queue_init
+
+
+# 12. UpdateStage for an existing stage's operator settings.
+def update_stage(self):
+    api_id = self.path.split("/")[-3]
+    stage = self.apigatewayv2_backend.get_api(api_id).get_stage(unquote(self.path.split("/")[-1]))
+    config = json.loads(self.body or "{}")
+    if "accessLogSettings" in config:
+        stage.access_log_settings = config["accessLogSettings"]
+    if "autoDeploy" in config:
+        stage.auto_deploy = config["autoDeploy"]
+    if "description" in config:
+        stage.description = config["description"]
+    stage.updated = datetime.datetime.now()
+    return 200, {}, json.dumps(stage.to_json())
+
+
+apigwv2_responses.ApiGatewayV2Response.update_stage = update_stage
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ type applied struct {
 	AccessLogCommand *string           `json:"ingress_access_log_command"`
 	ProbeKeyARN      string            `json:"probe_key_arn"`
 	FunctionNames    map[string]string `json:"function_names"`
+	AlarmNames       map[string]string `json:"alarm_names"`
 }
 
 // clients are the AWS SDK v2 clients on moto.

@@ -5,20 +5,12 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/secret"
+	"github.com/webhookq/webhookq/internal/twin/console"
 )
 
 // SignatureCheck is one route's inbound signature verification as the twin
-// runs it.
-type SignatureCheck struct {
-	Route string
-	// Scheme is the route's scheme; VerifyNone when it verifies nothing.
-	Scheme config.VerifyScheme
-	// On: the twin verifies this route's webhooks.
-	On bool
-	// Detail says what is checked, what to set to turn it on, or why the
-	// route checks nothing (its verify reason).
-	Detail string
-}
+// runs it (the page shows it).
+type SignatureCheck = console.SignatureCheck
 
 // SignatureChecks lists each route's inbound signature check: on, off for
 // want of its secret (secrets come from the environment), or none by the

@@ -71,6 +71,8 @@ func (t *Twin) buildHandlers(local *config.Config, states *sfnapi.Server, sqsCli
 		Running:  t.runner.Running,
 		Metrics:  t.metrics,
 		Sample:   t.sampleGauges,
+		// The refused webhooks per route, beside how each route checks.
+		SignatureChecks: t.SignatureChecks,
 	})
 	if err != nil {
 		return nil, nil, err

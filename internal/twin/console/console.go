@@ -94,6 +94,23 @@ type Options struct {
 	// Sample brings their gauges up to date before they are read.
 	Metrics *metrics.Memory
 	Sample  func()
+	// SignatureChecks says how each route's inbound signatures are checked
+	// as the twin runs (the overview shows it beside the refused count).
+	SignatureChecks func() []SignatureCheck
+}
+
+// SignatureCheck is one route's inbound signature verification as the twin
+// runs it.
+type SignatureCheck struct {
+	Route string
+	// Scheme is the route's scheme; config.VerifyNone when it verifies
+	// nothing.
+	Scheme config.VerifyScheme
+	// On: the twin verifies this route's webhooks.
+	On bool
+	// Detail says what is checked, what to set to turn it on, or why the
+	// route checks nothing (its verify reason).
+	Detail string
 }
 
 // Page serves the web page.

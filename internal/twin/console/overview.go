@@ -7,6 +7,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
 	"github.com/webhookq/webhookq/internal/twin/statemachine"
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // overviewRefresh is how often the overview reloads itself (a meta
@@ -31,6 +32,11 @@ type routeOverview struct {
 	BacklogAge                        time.Duration
 	Failures, Parks                   []count
 	FlowChart, QueueChart             template.HTML
+	// Refused counts the webhooks refused for their inbound signature
+	// (Parked, reason signature): never run, delivered or notified.
+	Refused float64
+	// Check is how the route's signatures are checked here.
+	Check SignatureCheck
 }
 
 func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
@@ -43,6 +49,12 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
 		p.o.Sample()
 	}
 	samples := m.Samples()
+	checks := map[string]SignatureCheck{}
+	if p.o.SignatureChecks != nil {
+		for _, c := range p.o.SignatureChecks() {
+			checks[c.Route] = c
+		}
+	}
 	var routes []routeOverview
 	for _, rt := range p.o.Config.Routes {
 		v := routeOverview{
@@ -54,6 +66,7 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
 			DLQ:            m.Total(metrics.DLQDepth, rt.Name),
 			Running:        m.Total(metrics.Running, rt.Name),
 			BacklogAge:     time.Duration(m.Total(metrics.BacklogAge, rt.Name)) * time.Second,
+			Check:          checks[rt.Name],
 		}
 		for _, s := range samples {
 			switch {
@@ -62,6 +75,9 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
 				v.Failures = append(v.Failures, count{string(s.Class), s.Value})
 			case s.Metric == metrics.Parked:
 				v.Parks = append(v.Parks, count{string(s.Reason), s.Value})
+				if s.Reason == webhook.ReasonSignature {
+					v.Refused += s.Value
+				}
 			}
 		}
 		v.FlowChart = chart("flow-"+rt.Name, "webhooks per point", metrics.HistoryStep, []series{

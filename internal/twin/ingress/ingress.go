@@ -16,7 +16,11 @@
 // queued and the sender gets 400. A body larger than the route's limit
 // (asl.Limits: derived from its workflow, or ingress.max_body_bytes when
 // lower) is answered 413 and not queued; on AWS, where the HTTP API has no
-// such check, the forwarder parks it as too_large. One difference is deliberate:
+// such check, the forwarder parks it as too_large. Each route is throttled
+// as the module throttles it on an API it creates (its rate and burst,
+// throttle.go): a request beyond the limit is answered 429 and not queued —
+// on an existing API too, where AWS throttles only once the limits printed
+// by cmd/generate are set. One difference is deliberate:
 // a body SQS cannot hold as text (not UTF-8, or characters SQS forbids) is
 // queued as its base64 with webhook.AttrBodyEncoding = "base64", so binary
 // bodies survive byte for byte.
@@ -63,6 +67,8 @@ type Handler struct {
 	routes map[string]config.Route // by full ingress path
 	// maxBody is each route's body limit (asl.RouteLimits.MaxBody), by name.
 	maxBody map[string]int
+	// throttles are the routes' token buckets (config.Route.Throttle), by name.
+	throttles map[string]*bucket
 	// closed makes every request answer 503 once shutdown has begun.
 	closed atomic.Bool
 }
@@ -76,10 +82,11 @@ func New(cfg *config.Config, queue string, sender Sender, log *slog.Logger) (*Ha
 	if err != nil {
 		return nil, fmt.Errorf("ingress: %w", err)
 	}
-	h := &Handler{cfg: cfg, queue: queue, sender: sender, log: log, now: time.Now, routes: map[string]config.Route{}, maxBody: map[string]int{}}
+	h := &Handler{cfg: cfg, queue: queue, sender: sender, log: log, now: time.Now, routes: map[string]config.Route{}, maxBody: map[string]int{}, throttles: map[string]*bucket{}}
 	for _, r := range cfg.Routes {
 		h.routes[cfg.IngressPath(r)] = r
 		h.maxBody[r.Name] = limits[r.Name].MaxBody
+		h.throttles[r.Name] = newBucket(r.Throttle, h.now())
 	}
 	return h, nil
 }
@@ -131,6 +138,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		answer(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
+	if !h.throttles[route.Name].take(h.now()) {
+		answer(w, http.StatusTooManyRequests, "Too Many Requests")
 		return
 	}
 	limit := h.maxBody[route.Name]

@@ -308,3 +308,34 @@ func TestBodyLimitDerivedFromTheWorkflow(t *testing.T) {
 		t.Errorf("%d messages queued, want the largest body only", st.Visible)
 	}
 }
+
+// A route takes its burst at once and answers 429 beyond it, as API Gateway
+// does, without queueing anything; another route has its own bucket.
+func TestThrottledRouteAnswers429(t *testing.T) {
+	t.Parallel()
+	// A rate so low no token refills while the test runs.
+	h, store, cfg := setupWith(t, strings.Replace(routesYAML, "  max_body_bytes: 64\n", "  max_body_bytes: 64\n  throttle: {rate: 0.001, burst: 2}\n", 1))
+	if r, _ := cfg.Route("static"); r.Throttle != (config.Throttle{Rate: 0.001, Burst: 2}) {
+		t.Fatalf("throttle %+v", r.Throttle)
+	}
+	send := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader(`{"a":1}`)))
+		return rec.Code, rec.Body.String()
+	}
+	for i := range 2 {
+		if code, body := send("/hooks/s"); code != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i+1, code, body)
+		}
+	}
+	code, body := send("/hooks/s")
+	if code != http.StatusTooManyRequests || !strings.Contains(body, `"message":"Too Many Requests"`) {
+		t.Errorf("beyond the burst: %d %s, want 429 with API Gateway's message", code, body)
+	}
+	if st, _ := store.Stats(cfg.QueueName()); st.Visible != 2 {
+		t.Errorf("%d messages queued, want the 2 within the burst", st.Visible)
+	}
+	if code, _ := send("/hooks/b"); code == http.StatusTooManyRequests {
+		t.Error("another route was throttled by this one's bucket")
+	}
+}

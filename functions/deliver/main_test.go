@@ -176,7 +176,9 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			}
 		})
 	}
-	// One structured line per attempt, as CloudWatch Logs would hold it.
+	// One structured line per attempt, as CloudWatch Logs would hold it; the
+	// last invocation's lines are the last to arrive.
+	fn.AwaitLogLines(1, `"webhook_id":"wh-slow"`)
 	lines := fn.LogLines(`"webhook_id":"wh-fail"`)
 	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], `"error":"Webhook.Retryable"`) {
 		t.Errorf("log lines for wh-fail: %q", lines)
@@ -185,7 +187,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	// real binary writes them where Lambda collects its output.
 	var failed []string
 	responses := 0
-	for _, line := range fn.LogLines(`"_aws"`) {
+	// One EMF line per attempt: six invocations, six lines.
+	for _, line := range fn.AwaitLogLines(len(tests), `"_aws"`) {
 		data, err := emfcheck.Parse([]byte(line))
 		if err != nil {
 			t.Fatalf("not EMF: %v: %s", err, line)

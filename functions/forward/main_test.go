@@ -466,25 +466,13 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 
 		// The function logs one JSON line per record; the failed
 		// execution's line names it.
-		lines := fn.LogLines(`"webhook_id":"wh-a2"`)
+		lines := fn.AwaitLogLines(1, `"webhook_id":"wh-a2"`)
 		if len(lines) == 0 || !strings.Contains(lines[0], `"status":"FAILED"`) || !strings.Contains(lines[0], `"execution_arn":"arn:aws:states:`) {
 			t.Errorf("log lines for wh-a2: %q\nall output:\n%s", lines, fn.Logs())
 		}
 
 		// And its metrics, as EMF lines beside the log lines: CloudWatch
 		// would count a1, b2, c1 and c2 delivered, b1 and d1 parked.
-		counts := map[string]float64{}
-		for _, line := range fn.LogLines(`"_aws"`) {
-			data, err := emfcheck.Parse([]byte(line))
-			if err != nil {
-				t.Fatalf("not EMF: %v: %s", err, line)
-			}
-			for _, d := range data {
-				if d.Name == "Delivered" || d.Name == "Parked" {
-					counts[d.Key()] += d.Values[0]
-				}
-			}
-		}
 		ns := "webhookq/sales-approvals "
 		want := map[string]float64{
 			ns + "Delivered Route=approval-progress":               2,
@@ -493,6 +481,26 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			ns + "Parked Reason=permanent":                         1,
 			ns + "Parked Reason=exhausted Route=approval-progress": 1,
 			ns + "Parked Reason=exhausted":                         1,
+		}
+		// The lines reach the test a moment after the answer: wait for
+		// them (or 10 s) before comparing.
+		var counts map[string]float64
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			counts = map[string]float64{}
+			for _, line := range fn.LogLines(`"_aws"`) {
+				data, err := emfcheck.Parse([]byte(line))
+				if err != nil {
+					t.Fatalf("not EMF: %v: %s", err, line)
+				}
+				for _, d := range data {
+					if d.Name == "Delivered" || d.Name == "Parked" {
+						counts[d.Key()] += d.Values[0]
+					}
+				}
+			}
+			if maps.Equal(counts, want) || time.Now().After(deadline) {
+				break
+			}
 		}
 		if !maps.Equal(counts, want) {
 			t.Errorf("EMF counts %v, want %v", counts, want)
@@ -532,7 +540,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		if len(aws.received("AmazonSSM.GetParameter")) != 1 {
 			t.Errorf("%d GetParameter calls for one batch, want 1 (the secret is cached)", len(aws.received("AmazonSSM.GetParameter")))
 		}
-		if len(fn.LogLines(`"Parked":1,"Reason":"signature","Route":"approval-completed"`)) != 1 {
+		if len(fn.AwaitLogLines(1, `"Parked":1,"Reason":"signature","Route":"approval-completed"`)) != 1 {
 			t.Errorf("no Parked metric for the forgery:\n%s", fn.Logs())
 		}
 	})
@@ -569,7 +577,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		if status == http.StatusOK && !strings.Contains(string(body), "errorType") {
 			t.Errorf("a function without its config answered %d %s", status, body)
 		}
-		if len(fn.LogLines("forward: cannot start")) == 0 {
+		if len(fn.AwaitLogLines(1, "forward: cannot start")) == 0 {
 			t.Errorf("no start-up error in the log:\n%s", fn.Logs())
 		}
 	})

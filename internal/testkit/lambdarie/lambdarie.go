@@ -240,6 +240,22 @@ func (f *Function) LogLines(substr string) []string {
 	return out
 }
 
+// AwaitLogLines waits until at least n printed lines contain substr, or 10
+// seconds pass, and returns the lines there are then. What the function
+// prints before it answers an invoke reaches this process through the
+// emulator's pipes a moment after the answer, so a test reading the log
+// right after Invoke could miss the last lines.
+func (f *Function) AwaitLogLines(n int, substr string) []string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lines := f.LogLines(substr)
+		if len(lines) >= n || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // String describes the function for test messages.
 func (f *Function) String() string { return fmt.Sprintf("%s at %s", f.Bootstrap, f.URL) }
 

@@ -353,7 +353,7 @@ func validate(ctx context.Context, o options, files map[string][]byte, stdout, s
 	}
 	defer os.RemoveAll(stage)
 	staged := maps.Clone(files)
-	for _, fn := range bundle.Functions {
+	for _, fn := range config.Functions {
 		p := bundle.ZipPath(fn)
 		if staged[p] != nil {
 			continue

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate"
 	"github.com/webhookq/webhookq/internal/generate/bundle"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
@@ -299,7 +300,7 @@ func TestGenerateBuildsZipsAndSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range bundle.Functions {
+	for _, fn := range config.Functions {
 		p := filepath.Join(root, "dist", fn+".zip")
 		r, err := zip.OpenReader(p)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/webhookq/webhookq/internal/config"
 )
 
 // checkMapping: a disabled event source mapping stops every delivery
@@ -150,7 +152,7 @@ func checkAlarms(ctx context.Context, d Deployment, c Clients) Result {
 func checkLogGroups(ctx context.Context, d Deployment, c Clients) Result {
 	r := Result{Check: "function log groups"}
 	var missing, found []string
-	for _, fn := range []string{"forward", "deliver", "notify"} {
+	for _, fn := range config.Functions {
 		group := "/aws/lambda/" + d.FunctionNames[fn]
 		out, err := c.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)})
 		if err != nil {

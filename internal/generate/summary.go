@@ -11,7 +11,6 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/asl"
-	"github.com/webhookq/webhookq/internal/generate/bundle"
 	"github.com/webhookq/webhookq/internal/generate/tfgen"
 )
 
@@ -149,7 +148,7 @@ func lambdaMemory(cfg *config.Config) (map[string]int, error) {
 		return nil, fmt.Errorf("read generated locals: %w", err)
 	}
 	memory := map[string]int{}
-	for _, fn := range bundle.Functions {
+	for _, fn := range config.Functions {
 		f, ok := doc.Locals.Webhookq.Functions[fn]
 		if !ok || f.MemoryMB <= 0 {
 			return nil, fmt.Errorf("generated locals: no memory size for the %s function", fn)

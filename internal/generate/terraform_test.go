@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/bundle"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/tfrun"
@@ -30,7 +31,7 @@ func TestTerraformValidatesGoldenCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, fn := range bundle.Functions {
+			for _, fn := range config.Functions {
 				zip, err := bundle.Zip([]byte("placeholder bootstrap"), source)
 				if err != nil {
 					t.Fatal(err)

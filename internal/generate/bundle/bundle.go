@@ -18,10 +18,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-)
 
-// Functions are the Lambda functions built from ./functions/<name>, in build order.
-var Functions = []string{"forward", "deliver", "notify"}
+	"github.com/webhookq/webhookq/internal/config"
+)
 
 // Entry names inside every zip. provided.al2023 runs the file named bootstrap.
 const (
@@ -58,8 +57,8 @@ func Build(ctx context.Context, opts Options) (map[string][]byte, error) {
 	}
 	defer os.RemoveAll(work)
 
-	zips := make(map[string][]byte, len(Functions))
-	for _, fn := range Functions {
+	zips := make(map[string][]byte, len(config.Functions))
+	for _, fn := range config.Functions {
 		progress(fmt.Sprintf("building %s (linux/arm64)", fn))
 		bin := filepath.Join(work, fn, BootstrapEntry)
 		if err := compile(ctx, opts.ModuleRoot, "./functions/"+fn, bin); err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 )
 
@@ -28,7 +29,7 @@ func fakeModule(t *testing.T) string {
 		}
 	}
 	write("go.mod", "module example.com/fake\n\ngo 1.26\n")
-	for _, fn := range Functions {
+	for _, fn := range config.Functions {
 		write("functions/"+fn+"/main.go", "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\""+fn+"\") }\n")
 	}
 	return root
@@ -37,9 +38,9 @@ func fakeModule(t *testing.T) string {
 func TestBuildIsDeterministic(t *testing.T) {
 	t.Parallel()
 	root := fakeModule(t)
-	config := []byte("service: demo\n")
+	routes := []byte("service: demo\n")
 	var lines []string
-	opts := Options{ModuleRoot: root, Config: config, Progress: func(l string) { lines = append(lines, l) }}
+	opts := Options{ModuleRoot: root, Config: routes, Progress: func(l string) { lines = append(lines, l) }}
 	first, err := Build(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -48,10 +49,10 @@ func TestBuildIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first) != len(Functions) {
-		t.Fatalf("got %d zips, want %d", len(first), len(Functions))
+	if len(first) != len(config.Functions) {
+		t.Fatalf("got %d zips, want %d", len(first), len(config.Functions))
 	}
-	for _, fn := range Functions {
+	for _, fn := range config.Functions {
 		p := ZipPath(fn)
 		if first[p] == nil {
 			t.Fatalf("no zip for %s", p)
@@ -59,9 +60,9 @@ func TestBuildIsDeterministic(t *testing.T) {
 		if !bytes.Equal(first[p], second[p]) {
 			t.Errorf("%s differs between two builds", p)
 		}
-		checkZip(t, p, first[p], config)
+		checkZip(t, p, first[p], routes)
 	}
-	if len(lines) != 2*len(Functions) {
+	if len(lines) != 2*len(config.Functions) {
 		t.Errorf("progress lines = %q, want one per function per build", lines)
 	}
 }
@@ -72,11 +73,11 @@ func TestBuildIsDeterministic(t *testing.T) {
 func TestBuildRealFunctions(t *testing.T) {
 	t.Parallel()
 	root := testenv.RepoRoot(t)
-	config, err := os.ReadFile(filepath.Join(root, "config", "routes.yaml"))
+	routes, err := os.ReadFile(filepath.Join(root, "config", "routes.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{ModuleRoot: root, Config: config}
+	opts := Options{ModuleRoot: root, Config: routes}
 	first, err := Build(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -85,12 +86,12 @@ func TestBuildRealFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range Functions {
+	for _, fn := range config.Functions {
 		p := ZipPath(fn)
 		if !bytes.Equal(first[p], second[p]) {
 			t.Errorf("%s differs between two builds of the same tree", p)
 		}
-		checkZip(t, p, first[p], config)
+		checkZip(t, p, first[p], routes)
 		r, err := zip.NewReader(bytes.NewReader(first[p]), int64(len(first[p])))
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/asl"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
@@ -186,7 +187,7 @@ func renderModule(t *testing.T, cfg *config.Config) (string, int) {
 		}
 		write(t, filepath.Join(dir, workflows[r.Name]), wf)
 	}
-	for _, fn := range []string{"forward", "deliver", "notify"} {
+	for _, fn := range config.Functions {
 		write(t, filepath.Join(root, "dist", fn+".zip"), placeholderZip(t))
 	}
 	return dir, runs

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/bundle"
 	"github.com/webhookq/webhookq/internal/lambda/signature"
 	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
@@ -118,7 +119,7 @@ func driveWebhooks(t *testing.T, moto *patchedMoto, p principals, s *staged, out
 		"AWS_ENDPOINT_URL_KMS": moto.Endpoint,
 	}
 	running := map[string]*lambdarie.Function{}
-	for _, name := range bundle.Functions {
+	for _, name := range config.Functions {
 		// The applied zip itself — its linux/arm64 bootstrap under QEMU and
 		// its routes.yaml — with the applied function's environment.
 		env := map[string]string{}

@@ -77,7 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.config, "config", "config/routes.yaml", "the routes file to generate from")
+	fs.StringVar(&o.config, "config", config.DefaultPath, "the routes file to generate from")
 	fs.StringVar(&o.out, "out", ".", "the repository root to write workflows/, terraform/generated.tf.json and dist/ into")
 	fs.BoolVar(&o.check, "check", false, "write nothing: regenerate in memory, print a diff of every stale or missing file and exit 1 if any (no Lambda build)")
 	fs.BoolVar(&o.validate, "validate", false, "then run terraform init (providers from -plugin-dir) and terraform validate on a copy of the output")

@@ -72,7 +72,7 @@ func (b *autoBool) Set(s string) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "config/routes.yaml", "routes.yaml")
+	cfgPath := fs.String("config", config.DefaultPath, "routes.yaml")
 	workflows := fs.String("workflows", "workflows", "the generated workflows folder (go run ./cmd/generate writes it)")
 	data := fs.String("data", ".webhookq/twin.db", "the queue store file (the execution history goes beside it)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address of ingress: the webhook routes, nothing else (the address a SaaS or a tunnel may reach)")

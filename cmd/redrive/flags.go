@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/redrive"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
@@ -53,7 +54,7 @@ var (
 		fs.StringVar(&o.queueURL, "queue-url", "", "source queue URL (with --dlq-url)")
 		fs.StringVar(&o.dlqURL, "dlq-url", "", "dead-letter queue URL (with --queue-url)")
 		fs.StringVar(&o.terraformDir, "terraform-dir", "", "read the queue URLs and the event source mapping from this Terraform folder's outputs")
-		fs.StringVar(&o.cfgPath, "config", "config/routes.yaml", "routes.yaml, for the queue names and the region")
+		fs.StringVar(&o.cfgPath, "config", config.DefaultPath, "routes.yaml, for the queue names and the region")
 		fs.DurationVar(&o.hold, "hold", 60*time.Second, "how long received DLQ messages stay invisible while the tool works on them (1s..12h); released when it is done")
 	}}
 	filterFlags = flagGroup{"Filters (every command; repeatable; AND across kinds, OR within one)", func(fs *flag.FlagSet, o *options) {

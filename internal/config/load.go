@@ -35,6 +35,10 @@ const (
 	DefaultVerifyTolerance    = 5 * time.Minute
 )
 
+// DefaultPath is where the commands look for routes.yaml unless told
+// otherwise (their -config flag), relative to the repository root.
+const DefaultPath = "config/routes.yaml"
+
 // Load reads path and returns its validated Config, or Diagnostics listing
 // every problem in it.
 func Load(path string) (*Config, error) {

@@ -149,6 +149,9 @@ func (t *Tool) pass(ctx context.Context, f Filter, act action) (scan Scan, err e
 		return scan, ErrEmptyDLQ
 	}
 	snap := newSnapshot(serverNow)
+	// Passes that act, and the dry run that predicts one, keep to the
+	// snapshot; a listing shows whatever it sees.
+	snapshotted := act != actList
 	var held []Message
 	defer func() {
 		// Release what we held even when ctx is done: the messages would come
@@ -188,18 +191,17 @@ func (t *Tool) pass(ctx context.Context, f Filter, act action) (scan Scan, err e
 		progress := false
 		for _, raw := range out.Messages {
 			m := ParseMessage(raw)
-			moving := act == actMove || act == actPurge || act == actDryRun
 			switch {
 			case seen[m.MessageID] || ctx.Err() != nil:
 				// Received again after Hold ran out (it was not acted on the
 				// first time), or the run was interrupted: leave it.
 				held = append(held, m)
 				continue
-			case moving && snap.ownCopy(m):
+			case snapshotted && snap.ownCopy(m):
 				seen[m.MessageID] = true
 				skip(m, SkipParkedAgain)
 				continue
-			case moving && snap.arrivedDuringRun(m):
+			case snapshotted && snap.arrivedDuringRun(m):
 				seen[m.MessageID] = true
 				if f.Match(m) {
 					skip(m, SkipArrived)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/notifier"
 	"github.com/webhookq/webhookq/internal/redrive"
 	"github.com/webhookq/webhookq/internal/twin/fifo"
@@ -28,10 +29,6 @@ type Mapping interface {
 // MaxRedrives is the limit the page's Redrive buttons keep to (the Mover
 // it is given must refuse past it, as redrive.Tool.MaxRedrives does).
 const MaxRedrives = redrive.DefaultMaxRedrives
-
-// defaultConfigPath is cmd/redrive's --config default: a command for another
-// config names it.
-const defaultConfigPath = "config/routes.yaml"
 
 // queuedView is a source-queue message as the page shows it.
 type queuedView struct {
@@ -86,7 +83,8 @@ func sqsMessage(m fifo.Message) types.Message {
 // do, against this twin: it works when pasted in the repository.
 func (p *Page) redriveCommand(r *http.Request, selection ...string) string {
 	args := []string{"--endpoint-url", "http://" + r.Host}
-	if path := p.o.Config.Path; path != "" && path != defaultConfigPath {
+	if path := p.o.Config.Path; path != "" && path != config.DefaultPath {
+		// cmd/redrive reads config.DefaultPath unless told otherwise.
 		args = append(args, "--config", path)
 	}
 	return notifier.RedriveCommandLine(append(args, selection...)...)

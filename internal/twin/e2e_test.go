@@ -22,7 +22,7 @@ type outcome struct {
 	notified func(id string) int
 }
 
-// checkInvariants checks DESIGN.md §4 invariants 1–4 and 6 for every
+// checkInvariants checks invariants 1–4 and 6 (docs/architecture.md) for every
 // acknowledged webhook. dupOK allows more than one successful delivery of a
 // webhook (at-least-once after a crash) — always with the same id and body.
 func checkInvariants(t *testing.T, sentList []sent, o outcome, dupOK bool) {

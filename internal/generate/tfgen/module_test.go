@@ -12,7 +12,7 @@ import (
 
 var wildcardResource = regexp.MustCompile(`Resource\s*=\s*(\[\s*)?"\*"`)
 
-// TestWildcardResourcesAreCommented: DESIGN.md §4.7 allows Resource "*" only
+// TestWildcardResourcesAreCommented: invariant 7 (docs/architecture.md) allows Resource "*" only
 // where AWS requires it, each such statement commented as the exception. The
 // terraform tests prove which statement it is; this proves the comment.
 func TestWildcardResourcesAreCommented(t *testing.T) {

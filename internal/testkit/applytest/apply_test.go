@@ -464,7 +464,7 @@ func policyDocument(t *testing.T, raw string) []statement {
 }
 
 // checkPolicies reads every role's inline policies back from IAM and checks
-// least privilege (DESIGN.md invariant 7): each statement names resources
+// least privilege (invariant 7, docs/architecture.md): each statement names resources
 // the module created or routes.yaml references, the one "*" is the commented
 // log-delivery exception, and the permissions the pipeline needs are there.
 func checkPolicies(t *testing.T, c clients, s *staged, out applied, fns map[string]functionInfo, topicARN string) {

@@ -1,6 +1,6 @@
 // Package applytest proves that the generated Terraform applies: it runs
-// terraform init, apply and destroy of the module in terraform/ against moto
-// (DESIGN.md §6), checks every created resource through the AWS SDK, and
+// terraform init, apply and destroy of the module in terraform/ against moto,
+// checks every created resource through the AWS SDK, and
 // drives webhooks through what was applied — the real forward, deliver and
 // notify bootstraps under aws-lambda-rie, the applied state machine on moto's
 // Step Functions executor — before destroying it all.

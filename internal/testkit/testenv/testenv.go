@@ -1,5 +1,5 @@
 // Package testenv finds and starts the third-party tools the test suite checks
-// the project against (DESIGN.md §6): the npm ASL tools, the Lambda runtime
+// the project against (docs/testing.md): the npm ASL tools, the Lambda runtime
 // interface emulator, moto and Terraform with the local provider mirror.
 //
 // A missing tool fails the test with the command that installs it; it never

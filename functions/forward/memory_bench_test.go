@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -32,7 +33,21 @@ routes:
     group: header:X-Order-Id
     target_path: /hooks/orders
     headers: [X-Order-Id, X-Event-Type]
+    verify: {scheme: none, reason: the benchmark's batch is unsigned}
 `
+
+// TestBenchRoutesLoad keeps benchRoutes a config the forward function
+// accepts: benchmarks are not part of the suite, and BenchmarkBatchAtMemory
+// failed at the bootstrap's start once the loader began to require verify.
+func TestBenchRoutesLoad(t *testing.T) {
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(routes, []byte(benchRoutes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(routes); err != nil {
+		t.Errorf("BenchmarkBatchAtMemory's routes.yaml: %v", err)
+	}
+}
 
 // executionLatency is how long each Express execution of the benchmark
 // takes: the cost model's target answering in 300 ms plus the workflow's

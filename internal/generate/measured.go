@@ -58,8 +58,8 @@ type logVolume struct {
 // and its EMF metric lines (forward: a "delivered" line and one EMF line per
 // record; deliver: a "delivered" line and one EMF line per delivery), as the
 // real bootstraps print them under the Lambda emulator
-// (TestLogBytesPerInvocation in functions/forward and functions/deliver
-// checks these against a fresh measurement).
+// (TestLambdaLogBytes in this package checks these against a fresh
+// measurement).
 var lambdaLog = map[string]struct{ PerInvocation, PerRecord logVolume }{
 	"forward": {PerInvocation: logVolume{Events: 3, Bytes: 260}, PerRecord: logVolume{Events: 2, Bytes: 783}},
 	"deliver": {PerInvocation: logVolume{Events: 5, Bytes: 652}},

@@ -73,6 +73,14 @@ func TestBodyLimitIsDerivedFromTheWorkflow(t *testing.T) {
 	if !ok || f.Reason != webhook.ReasonTooLarge || !strings.Contains(f.Cause, "exceeds the") {
 		t.Errorf("one byte over: parked %v with %+v, want reason too_large", ok, f)
 	}
+	// It never ran, so no workflow notified: the forwarder announces it, once.
+	var announced []string
+	for _, req := range h.notifier.requests() {
+		announced = append(announced, req.Webhook.WebhookID)
+	}
+	if len(announced) != 1 || announced[0] != "wh-2" {
+		t.Errorf("announced %v, want exactly one notification, for the body one byte over", announced)
+	}
 }
 
 // ingress.max_body_bytes lowers the limit on AWS too; an envelope that broke

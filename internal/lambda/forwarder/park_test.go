@@ -126,6 +126,19 @@ func TestParking(t *testing.T) {
 			wantAnnounced: []string{"wh-1"},
 		},
 		{
+			// A follower's receive count climbs with its head's; on the last
+			// receive the head is parked, so the follower is not left behind
+			// it for SQS's redrive policy to move untried.
+			name:          "a group on the last receive SQS allows: its refused head is parked and announced, its follower still runs",
+			records:       []events.SQSMessage{record("1", "g1", progress, backstop, "{}"), record("2", "g1", progress, backstop, "{}")},
+			results:       map[string]result{"wh-1": {apiErr: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "rate exceeded"}}},
+			wantFailed:    []string{},
+			wantStarted:   []string{"wh-1", "wh-2"},
+			wantVis:       map[string]int32{},
+			wantParked:    map[string]string{"wh-1": "receive_limit ThrottlingException"},
+			wantAnnounced: []string{"wh-1"},
+		},
+		{
 			name:        "a failure on the last receive SQS allows is final even inside the window (the workflow notified)",
 			records:     []events.SQSMessage{record("1", "g1", progress, backstop, "{}")},
 			results:     map[string]result{"wh-1": retryable},
@@ -209,6 +222,47 @@ func TestParking(t *testing.T) {
 			}
 			if !slices.Equal(announced, tc.wantAnnounced) {
 				t.Errorf("announced %v, want %v", announced, tc.wantAnnounced)
+			}
+		})
+	}
+}
+
+// TestBlockedOnTheLastReceiveIsAnError: a follower held back on the last
+// receive SQS allows — its head could not be parked — will be moved by SQS's
+// redrive policy without a failure record or a notification; the forwarder
+// cannot park it ahead of its head, so it says so in an error line.
+func TestBlockedOnTheLastReceiveIsAnError(t *testing.T) {
+	t.Parallel()
+	backstop := config.ComputeFinality(testConfig()).MaxReceiveCount
+	for _, tc := range []struct {
+		name    string
+		receive int
+		want    string
+	}{
+		{"on the last receive", backstop, `"level":"ERROR","msg":"not started on the last receive SQS's redrive policy allows`},
+		{"before it", backstop - 1, `"level":"WARN","msg":"not started: an earlier message of its group was not forwarded; it comes back"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, map[string]result{"wh-1": {apiErr: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "rate exceeded"}}}, withDLQ)
+			h.dlq.fail = true
+			resp, err := h.fwd.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+				record("1", "g1", "approval-progress", tc.receive, "{}"), record("2", "g1", "approval-progress", tc.receive, "{}"),
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := failureIDs(resp); !slices.Equal(got, []string{"msg-1", "msg-2"}) {
+				t.Errorf("failures %q, want both back", got)
+			}
+			var line string
+			for l := range strings.Lines(h.logs.String()) {
+				if strings.Contains(l, `"blocked_by":"msg-1"`) && strings.Contains(l, `"webhook_id":"wh-2"`) {
+					line = l
+				}
+			}
+			if !strings.Contains(line, tc.want) {
+				t.Errorf("wh-2's blocked line %q, want %s", line, tc.want)
 			}
 		})
 	}

@@ -130,9 +130,7 @@ func (wd *webDriver) one(css string) string {
 	if len(ids) == 0 {
 		var src string
 		wd.call(http.MethodGet, "/session/"+wd.session+"/source", nil, &src)
-		var url string
-		wd.call(http.MethodGet, "/session/"+wd.session+"/url", nil, &url)
-		wd.t.Fatalf("no element matches %s on %s:\n%s", css, url, src)
+		wd.t.Fatalf("no element matches %s on %s:\n%s", css, wd.url(), src)
 	}
 	return ids[0]
 }
@@ -140,6 +138,28 @@ func (wd *webDriver) one(css string) string {
 func (wd *webDriver) click(css string) {
 	wd.t.Helper()
 	wd.call(http.MethodPost, "/session/"+wd.session+"/element/"+wd.one(css)+"/click", map[string]any{}, nil)
+}
+
+// url is the address of the page the browser shows.
+func (wd *webDriver) url() string {
+	wd.t.Helper()
+	var u string
+	wd.call(http.MethodGet, "/session/"+wd.session+"/url", nil, &u)
+	return u
+}
+
+// clickAndLand clicks css and waits until the browser shows the page the
+// click leads to: one whose address contains landing (a form's redirect
+// carries its flash=…). A click returns once the browser has dispatched it,
+// while a form's submission may still be on its way; opening another page
+// then cancels it, and the twin never hears the POST (TestQueuesPage's
+// Resume was lost that way once under load).
+func (wd *webDriver) clickAndLand(css, landing string) {
+	wd.t.Helper()
+	wd.click(css)
+	waitFor(wd.t, time.Minute, "the page after clicking "+css+" (an address with "+landing+")", func() bool {
+		return strings.Contains(wd.url(), landing)
+	})
 }
 
 // rect is where the first element css matches is drawn, in CSS pixels.
@@ -235,11 +255,11 @@ func TestWebPage(t *testing.T) {
 		t.Errorf("history shows %d failed Deliver attempts, want %d", n, cfg.Retry.MaxAttempts)
 	}
 
-	wd.click("#nav-queues")
+	wd.clickAndLand("#nav-queues", "/queues")
 	if len(wd.find(`#dlq tr.message[data-webhook-id="`+badID+`"]`)) != 1 {
 		t.Fatalf("the DLQ table does not show webhook %s", badID)
 	}
-	wd.click("#redrive-all")
+	wd.clickAndLand("#redrive-all", "flash=Redrove")
 	if got := wd.text("#flash"); !strings.Contains(got, "Redrove 1 message") {
 		t.Errorf("flash after redrive: %q", got)
 	}
@@ -320,7 +340,7 @@ func TestQueuesPage(t *testing.T) {
 	}
 	wd.open(tw.ControlURL + "/queues")
 
-	wd.click("#pause")
+	wd.clickAndLand("#pause", "flash=Paused")
 	if got := wd.text("#flash"); !strings.Contains(got, "Paused the event source mapping") {
 		t.Errorf("flash after Pause: %q", got)
 	}
@@ -354,11 +374,11 @@ func TestQueuesPage(t *testing.T) {
 		t.Fatalf("%s: %v\n%s", command, err, out)
 	}
 
-	wd.click("#resume")
-	waitFor(t, 10*time.Second, "the mapping Enabled on the page", func() bool {
-		wd.open(tw.ControlURL + "/queues")
-		return wd.text("#mapping-state") == "Enabled"
-	})
+	// Resuming takes effect at once: the page the form lands on says so.
+	wd.clickAndLand("#resume", "flash=Resumed")
+	if got := wd.text("#mapping-state"); got != "Enabled" {
+		t.Errorf("mapping state %q after Resume, want Enabled", got)
+	}
 	if len(wd.find("#nav-mapping")) != 0 {
 		t.Error("the header still says the mapping is paused")
 	}

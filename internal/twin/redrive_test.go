@@ -55,7 +55,7 @@ func parkedCopy(t *testing.T, tw *twin.Twin, dlq, id string) (redrives int, ok b
 // the page's Redrive all each move it exactly once: the target sees one more
 // attempt, one more notification is sent, it is parked again with its redrive
 // count one higher, and the run ends on its own. The next redrive is refused
-// by --max-redrives with a clear message.
+// by --max-redrives with a clear message, and by the page's button alike.
 func TestRedrivingAPermanentFailureMovesItOnce(t *testing.T) {
 	t.Parallel()
 	bin := buildRedrive(t)
@@ -116,18 +116,28 @@ func TestRedrivingAPermanentFailureMovesItOnce(t *testing.T) {
 	}
 	parkedWith(2)
 
-	form := url.Values{}
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).PostForm(tw.ControlURL+"/redrive", form)
-	must(t, err)
-	resp.Body.Close()
-	if flash, _ := url.QueryUnescape(resp.Header.Get("Location")); !strings.Contains(flash, "Redrove 1 message") {
-		t.Fatalf("the page's Redrive all answered %d, %s", resp.StatusCode, flash)
+	// The page's Redrive all: the form posts nothing but the button; the
+	// flash it redirects to says what moved and what stayed.
+	pageRedriveAll := func() string {
+		t.Helper()
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).PostForm(tw.ControlURL+"/redrive", url.Values{})
+		must(t, err)
+		resp.Body.Close()
+		flash, _ := url.QueryUnescape(resp.Header.Get("Location"))
+		return flash
+	}
+	if flash := pageRedriveAll(); !strings.Contains(flash, "Redrove 1 message") {
+		t.Fatalf("the page's Redrive all answered %s", flash)
 	}
 	parkedWith(3)
 
 	code, out := redrive("--all")
 	if code != 4 || !strings.Contains(out, "webhook="+id) || !strings.Contains(out, "max_redrives: redriven the maximum number of times already (--max-redrives)") {
 		t.Fatalf("redrive after 3 redrives: exit %d, want 4 (refused)\n%s", code, out)
+	}
+	// The page keeps to the same limit.
+	if flash := pageRedriveAll(); !strings.Contains(flash, "Redrove 0 message(s)") || !strings.Contains(flash, "1 stayed (max_redrives)") {
+		t.Fatalf("the page's Redrive all after 3 redrives answered %q; want it refused (max_redrives)", flash)
 	}
 	parkedWith(3)
 }

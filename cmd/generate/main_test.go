@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -206,6 +207,38 @@ func TestPrivateTargetIsWarnedAbout(t *testing.T) {
 	want := regexp.MustCompile(`(?m)^generate: warning: ` + regexp.QuoteMeta(cfg) + `:\d+:\d+: target\.base_url: host sales-support\.internal\.example\.com looks private .*set target\.vpc`)
 	if !want.MatchString(stderr) {
 		t.Errorf("stderr lacks the private-target warning at target.base_url:\n%s", stderr)
+	}
+}
+
+// docs/deploy.md's first deploy stores the example's secrets with the
+// commands the summary prints for it: the same parameters, type and region (a
+// parameter created in the CLI's default region is not one the functions find).
+func TestDeployDocStoresTheSummarysSecrets(t *testing.T) {
+	t.Parallel()
+	root, cfg := workspace(t)
+	code, stdout, stderr := runCLI(t, "-config", cfg, "-out", root, "-skip-build")
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	var want []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+aws ssm put-parameter (--region \S+ --type SecureString --name \S+) --value `).FindAllStringSubmatch(stdout, -1) {
+		want = append(want, m[1])
+	}
+	if len(want) == 0 {
+		t.Fatalf("the summary prints no aws ssm put-parameter command:\n%s", stdout)
+	}
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`aws ssm put-parameter (.*?) +--value`).FindAllStringSubmatch(strings.ReplaceAll(string(doc), "\\\n", " "), -1) {
+		got = append(got, strings.Join(strings.Fields(m[1]), " "))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("docs/deploy.md stores\n  %s\nthe summary says to create\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
 

@@ -10,6 +10,9 @@
 // Exit status: 0 every check passed (warnings allowed); 1 a check failed
 // (each failure is printed with what to do); 2 bad usage; 3 the check could
 // not run (no applied outputs, an invalid routes.yaml, no AWS credentials).
+// 'go run' reports every non-zero status as 1: build the tool
+// (go build -o bin/ ./cmd/...) to tell a failed check from one that could not
+// run in a script.
 package main
 
 import (

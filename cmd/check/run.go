@@ -57,6 +57,8 @@ would), logs:FilterLogEvents on the functions' log groups, and read access to
 the mapping, the stage and the alarms.
 
 Exit status: 0 every check passed, 1 a check failed, 2 usage, 3 could not run.
+'go run' reports every non-zero status as 1: to tell them apart in a script,
+build the tool (go build -o bin/ ./cmd/...) and run bin/check.
 
 Flags:
 `

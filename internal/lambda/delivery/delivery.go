@@ -324,12 +324,14 @@ var hopByHop = []string{"Connection", "Content-Length", "Host", "Keep-Alive", "P
 
 // setHeaders layers the request headers: carried, then static, then secret
 // headers, then the webhook id and (with signing) the signature, each layer
-// overriding the one before.
+// overriding the one before. Carried means carried by the route: the forwarder
+// leaves any other header out of the envelope already; an execution started
+// by hand with a crafted input does not get one past deliver either.
 func (a attempt) setHeaders(ctx context.Context, h http.Header, body []byte) error {
 	env := a.req.Webhook
 	for k, v := range env.Headers {
 		ck := http.CanonicalHeaderKey(k)
-		if slices.Contains(hopByHop, ck) {
+		if slices.Contains(hopByHop, ck) || !slices.ContainsFunc(a.route.Headers, func(c string) bool { return strings.EqualFold(c, k) }) {
 			continue
 		}
 		h.Set(ck, v)

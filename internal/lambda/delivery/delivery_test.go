@@ -260,6 +260,7 @@ func TestRequestSent(t *testing.T) {
 	cfg.Target.Headers = map[string]string{"X-Forwarded-By": "webhookq", "X-Event-Type": "static-wins"}
 	cfg.Target.SecretHeaders = map[string]config.SecretRef{"Authorization": tokenRef}
 	cfg.Target.Signing = &signingRef
+	cfg.Routes[0].Headers = []string{"X-Event-Type", "Content-Type", "Connection", "Host", "Content-Length"}
 	secrets := &fakeSecrets{values: map[config.SecretRef]string{
 		signingRef: "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")),
 		tokenRef:   "Bearer s3cr3t",
@@ -273,6 +274,7 @@ func TestRequestSent(t *testing.T) {
 	env := webhook.Envelope{WebhookID: "wh-raw", Route: "orders", Headers: map[string]string{
 		"x-event-type": "order.created", "Content-Type": "application/octet-stream",
 		"Connection": "close", "Host": "evil.test", "Content-Length": "1",
+		"X-Internal-User": "admin", // not carried by the route: a crafted input's
 	}}
 	env.EncodeBody(raw)
 	if env.BodyEncoding != webhook.EncodingBase64 {
@@ -310,6 +312,9 @@ func TestRequestSent(t *testing.T) {
 	}
 	if c.header.Get("Connection") == "close" {
 		t.Error("hop-by-hop Connection header was carried")
+	}
+	if v := c.header.Get("X-Internal-User"); v != "" {
+		t.Errorf("a header the route does not carry reached the target: X-Internal-User: %s", v)
 	}
 	// Standard Webhooks: v1,base64(hmac(key, id.ts.body)), computed here independently.
 	m := hmac.New(sha256.New, []byte("0123456789abcdef"))
@@ -607,6 +612,9 @@ func TestContentTypeDefaultsToJSONOnlyForJSON(t *testing.T) {
 			cfg := testConfig("https://t.test", allOutcomes)
 			if tt.static != "" {
 				cfg.Target.Headers = map[string]string{"Content-Type": tt.static}
+			}
+			if tt.carried != "" {
+				cfg.Routes[0].Headers = append(cfg.Routes[0].Headers, "Content-Type")
 			}
 			d := newDeliverer(t, cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
 				got = r.Header.Get("Content-Type")

@@ -47,8 +47,10 @@ func testConfig() *config.Config {
 			MaxRedeliveryDelay: 15 * time.Minute,
 		},
 		Routes: []config.Route{
-			{Name: "approval-progress", Timeout: 10 * time.Second, Retry: retry, Notify: config.Notify{When: config.NotifyFinal}},
-			{Name: "approval-completed", Timeout: 20 * time.Second, Retry: retry, Notify: config.Notify{When: config.NotifyEveryFailure}},
+			{Name: "approval-progress", Timeout: 10 * time.Second, Retry: retry, Notify: config.Notify{When: config.NotifyFinal},
+				Headers: []string{"X-Event-Type", "X-Delivery-Id", "X-Approval-Request-Id", "X-Workflow-Signature"}},
+			{Name: "approval-completed", Timeout: 20 * time.Second, Retry: retry, Notify: config.Notify{When: config.NotifyEveryFailure},
+				Headers: []string{"X-Event-Type", "X-Delivery-Id", "X-Workflow-Signature"}},
 		},
 	}
 }

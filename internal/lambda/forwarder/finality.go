@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -108,6 +109,10 @@ func (f *Forwarder) execute(ctx context.Context, rec events.SQSMessage) verdict 
 	}
 	if p.webhookIDFallback {
 		f.log.LogAttrs(ctx, slog.LevelWarn, "no webhook id attribute; the message id stands in", attrs...)
+	}
+	if len(p.uncarried) > 0 {
+		f.log.LogAttrs(ctx, slog.LevelWarn, "header attributes of headers the route does not carry were left out (ingress never writes them: a crafted header value may have added them)",
+			append(attrs, slog.String("attributes", webhook.Bound(strings.Join(p.uncarried, ","), maxLoggedCause)))...)
 	}
 	// notRun is the verdict on a record that did not run: it comes back
 	// after delay, unless this is the last receive SQS allows, when the

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -679,4 +680,33 @@ func envelopesEqual(a, b webhook.Envelope) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// TestUncarriedHeaderAttributesAreLeftOut: API Gateway pastes a carried
+// header's value verbatim into the MessageAttributes JSON, so a crafted value
+// could add header attributes of its own. Only the headers the route carries
+// (names compared as HTTP compares them) reach the envelope, and so the
+// target; the others are named in a warning.
+func TestUncarriedHeaderAttributesAreLeftOut(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	r := record("1", "g1", "approval-progress", 1, "{}")
+	r.MessageAttributes["h-X-Event-Type"] = strAttr("approval.step")
+	r.MessageAttributes["h-x-delivery-id"] = strAttr("dlv-1")
+	r.MessageAttributes["h-Authorization"] = strAttr("Bearer forged")
+	r.MessageAttributes["h-X-Forwarded-For"] = strAttr("10.0.0.1")
+	if _, err := h.fwd.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{r}}); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := h.starter.call("wh-1")
+	if !ok {
+		t.Fatalf("not started; log:\n%s", h.logs.String())
+	}
+	want := map[string]string{"X-Event-Type": "approval.step", "x-delivery-id": "dlv-1"}
+	if !maps.Equal(c.envelope.Headers, want) {
+		t.Errorf("headers %v, want only the carried ones %v", c.envelope.Headers, want)
+	}
+	if log := h.logs.String(); !strings.Contains(log, "the route does not carry") || !strings.Contains(log, `"attributes":"h-Authorization,h-X-Forwarded-For"`) {
+		t.Errorf("no warning naming the left-out attributes:\n%s", log)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +42,9 @@ type parsed struct {
 	// webhookIDFallback is set when the record had no webhook id attribute and
 	// the message id stands in for it.
 	webhookIDFallback bool
+	// uncarried names the header attributes of headers the route does not
+	// carry, which were left out of the envelope (carriedHeaders).
+	uncarried []string
 	// body is the raw body, as ingress received it (what a signature covers).
 	body []byte
 	// bodyBytes is the raw body's length.
@@ -111,16 +116,9 @@ func parseRecord(cfg *config.Config, rec events.SQSMessage) (parsed, error) {
 		receivedAt = sentTime(rec.Attributes[attrSentTimestamp])
 	}
 
-	headers := map[string]string{}
-	for name, a := range rec.MessageAttributes {
-		header, ok := strings.CutPrefix(name, webhook.AttrHeaderPrefix)
-		if !ok {
-			continue
-		}
-		if header == "" || a.StringValue == nil {
-			return p, malformed("carried header attribute %q has no name or no string value", name)
-		}
-		headers[header] = *a.StringValue
+	headers, err := carriedHeaders(route, rec, &p.uncarried)
+	if err != nil {
+		return p, err
 	}
 
 	raw, err := rawBody(rec)
@@ -142,6 +140,33 @@ func parseRecord(cfg *config.Config, rec events.SQSMessage) (parsed, error) {
 	p.envelope.EncodeBody(raw)
 	p.body, p.bodyBytes = raw, len(raw)
 	return p, nil
+}
+
+// carriedHeaders are the record's header attributes of the headers its route
+// carries (routes.yaml headers, compared as HTTP compares names). Any other
+// header attribute is left out and named in uncarried: ingress writes only the
+// carried ones, and API Gateway pastes a carried header's value verbatim into
+// the MessageAttributes JSON (terraform/ingress.tf), so a value crafted to
+// close its string could add attributes of its own — headers the target would
+// otherwise receive from webhookq, behind its signature.
+func carriedHeaders(route config.Route, rec events.SQSMessage, uncarried *[]string) (map[string]string, error) {
+	headers := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(rec.MessageAttributes)) {
+		header, ok := strings.CutPrefix(name, webhook.AttrHeaderPrefix)
+		if !ok {
+			continue
+		}
+		if !slices.ContainsFunc(route.Headers, func(c string) bool { return strings.EqualFold(c, header) }) {
+			*uncarried = append(*uncarried, name)
+			continue
+		}
+		a := rec.MessageAttributes[name]
+		if a.StringValue == nil {
+			return nil, malformed("carried header attribute %q has no string value", name)
+		}
+		headers[header] = *a.StringValue
+	}
+	return headers, nil
 }
 
 // rawEnvelope is what a record that could not be parsed says about itself,

@@ -135,7 +135,7 @@ var Table = []Metric{
 	{Name: Parked, Unit: Count, Kind: Counter, DimensionSets: [][]Dimension{{DimRoute, DimReason}, {DimReason}}, Source: SourceForward,
 		Meaning: "webhooks the forwarder parked in the DLQ, by reason; the Reason-only roll-up counts all routes"},
 	{Name: Backlog, Unit: Count, Kind: Gauge, DimensionSets: [][]Dimension{{DimRoute}}, Source: SourceTwin,
-		Meaning: "webhooks waiting in the queue", OnAWS: "AWS/SQS ApproximateNumberOfMessagesVisible (per queue, not per route)"},
+		Meaning: "webhooks in the queue, not yet delivered or parked: waiting, in flight or backing off", OnAWS: "AWS/SQS ApproximateNumberOfMessagesVisible + ApproximateNumberOfMessagesNotVisible + ApproximateNumberOfMessagesDelayed (per queue, not per route)"},
 	{Name: BacklogAge, Unit: Seconds, Kind: Gauge, DimensionSets: [][]Dimension{{DimRoute}}, Source: SourceTwin,
 		Meaning: "how long the oldest waiting webhook has waited", OnAWS: "AWS/SQS ApproximateAgeOfOldestMessage (per queue)"},
 	{Name: Running, Unit: Count, Kind: Gauge, DimensionSets: [][]Dimension{{DimRoute}}, Source: SourceTwin,

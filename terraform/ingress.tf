@@ -123,6 +123,14 @@ locals {
   stage_name = local.webhookq.ingress.create_api ? aws_apigatewayv2_stage.created[0].name : data.aws_apigatewayv2_export.existing_stage[0].stage_name
   # The $default stage is served at the API's root; any other stage under its name.
   stage_path = local.stage_name == "$default" ? "" : "/${local.stage_name}"
+  # An existing stage that does not deploy by itself serves the routes only
+  # once deployed; the module does not own the stage, so it cannot point it
+  # at a new deployment (aws_apigatewayv2_deployment has no stage): this is
+  # the command that does, for the output and the check below.
+  ingress_deploy_command = (local.webhookq.ingress.create_api || var.existing_api_stage_auto_deploy != false) ? null : format(
+    "aws apigatewayv2 create-deployment --region %s --api-id %s --stage-name '%s' --description 'webhookq routes of %s'",
+    local.region, local.api_id, local.stage_name, local.service,
+  )
 
   # One access log line per request, with API Gateway's reason for a request
   # it refused before SQS. The created stage writes it; an existing stage's
@@ -229,4 +237,14 @@ resource "aws_apigatewayv2_route" "route" {
   api_id    = local.api_id
   route_key = "POST ${each.value.path}"
   target    = "integrations/${aws_apigatewayv2_integration.route[each.key].id}"
+}
+
+# Every plan and apply against a stage that does not deploy by itself ends
+# with this warning and the exact command: apply succeeds, and the routes
+# answer 404 until the stage is deployed (cmd/check says so too).
+check "routes_live" {
+  assert {
+    condition     = local.ingress_deploy_command == null
+    error_message = "The routes are on the existing stage \"${local.stage_name}\", which does not deploy by itself: senders get 404 until it is deployed. After this apply (and every apply that changes routes) run:\n  ${coalesce(local.ingress_deploy_command, "-")}\nor turn automatic deployment on (docs/deploy.md, An existing API)."
+  }
 }

@@ -15,10 +15,7 @@ output "ingress_stage" {
 
 output "ingress_deploy_command" {
   description = "On an existing stage that does not auto-deploy (existing_api_stage_auto_deploy = false): the command that makes the routes live; run it after every apply that changes routes. null otherwise."
-  value = (local.webhookq.ingress.create_api || var.existing_api_stage_auto_deploy != false) ? null : format(
-    "aws apigatewayv2 create-deployment --region %s --api-id %s --stage-name '%s' --description 'webhookq routes of %s'",
-    local.region, local.api_id, local.stage_name, local.service,
-  )
+  value       = local.ingress_deploy_command
 }
 
 output "ingress_access_log_command" {

@@ -32,7 +32,10 @@ the ones the test exercises:
    WEBHOOKQ_LAMBDA_ROUTES the payload is posted to the listed URL (an
    aws-lambda-rie instance running the real bootstrap) and its answer returned;
    an answer carrying errorType is a function error ("Unhandled"), as Lambda
-   reports a Go handler's error.
+   reports a Go handler's error. One emulator runs one invocation at a time
+   (a second one arriving meanwhile crashes it: a nil dereference in its
+   rapidcore Server.Invoke), where Lambda would start another instance, so
+   the invocations of one function are queued, one after another.
 7. ExportApi (API Gateway v2) is not implemented, and the module's
    aws_apigatewayv2_export data source calls it to prove the existing API's
    stage exists. Added: NotFoundException for an unknown API or stage, like
@@ -216,6 +219,15 @@ def lambda_routes():
         return json.load(f)
 
 
+_emulator_locks = {}
+_emulator_locks_guard = threading.Lock()
+
+
+def emulator_lock(url):
+    with _emulator_locks_guard:
+        return _emulator_locks.setdefault(url, threading.Lock())
+
+
 def invoke(self):
     function_name = unquote(self.path.rsplit("/", 2)[-2])
     routes = lambda_routes()
@@ -233,7 +245,7 @@ def invoke(self):
         url, data=self.body if isinstance(self.body, bytes) else self.body.encode(),
         headers={"Content-Type": "application/json"}, method="POST",
     )
-    with urllib.request.urlopen(request, timeout=120) as answer:
+    with emulator_lock(url), urllib.request.urlopen(request, timeout=120) as answer:
         payload = answer.read()
         function_error = answer.headers.get("X-Amz-Function-Error")
     if not function_error:

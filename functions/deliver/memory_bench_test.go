@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/webhookq/webhookq/internal/testkit/lambdarie"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
@@ -55,38 +54,16 @@ func BenchmarkDeliverAtMemory(b *testing.B) {
 					"SSL_CERT_FILE":                testenv.TrustedRoots(b, target.Certificate()),
 					"WEBHOOKQ_TEST_SIGNING_SECRET": "whsec_" + base64.StdEncoding.EncodeToString([]byte(signingKey)),
 				}, memory)
-				ev := event(b, "ok", body, 0)
-				start := time.Now()
-				checkDelivered(b, fn.Invoke(b, ev))
-				first := time.Since(start)
-				cold := usage(b, fn)
-				invokes := 0
-				for b.Loop() {
-					checkDelivered(b, fn.Invoke(b, ev))
-					invokes++
-				}
-				warm := usage(b, fn)
-				b.ReportMetric(float64(first.Milliseconds()), "ms/first-delivery")
-				b.ReportMetric((warm.CPUSeconds-cold.CPUSeconds)*1000/float64(invokes), "cpu-ms/delivery")
-				b.ReportMetric(float64(warm.PeakRSSBytes)/(1<<20), "peak-RSS-MB")
+				fn.Bench(b, event(b, "ok", body, 0), "delivery", checkDelivered)
 			})
 		}
 	}
 }
 
-func usage(b *testing.B, fn *lambdarie.Function) lambdarie.Usage {
-	b.Helper()
-	u, err := fn.Usage()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return u
-}
-
-func checkDelivered(b *testing.B, answer []byte) {
-	b.Helper()
+func checkDelivered(tb testing.TB, answer []byte) {
+	tb.Helper()
 	var res webhook.DeliverResult
 	if err := json.Unmarshal(answer, &res); err != nil || res.Status != http.StatusOK {
-		b.Fatalf("delivery answer %s, want status 200", answer)
+		tb.Fatalf("delivery answer %s, want status 200", answer)
 	}
 }

@@ -81,36 +81,15 @@ func BenchmarkBatchAtMemory(b *testing.B) {
 				webhook.EnvConfig:                routes,
 				webhook.EnvStateMachineARNPrefix: "arn:aws:states:us-east-1:123456789012:stateMachine:bench-",
 			}, memory)
-			start := time.Now()
-			checkAllSucceeded(b, fn.Invoke(b, batch))
-			first := time.Since(start)
-			cold := usage(b, fn)
-			invokes := 0
-			for b.Loop() {
-				checkAllSucceeded(b, fn.Invoke(b, batch))
-				invokes++
-			}
-			warm := usage(b, fn)
-			b.ReportMetric(float64(first.Milliseconds()), "ms/first-batch")
-			b.ReportMetric((warm.CPUSeconds-cold.CPUSeconds)*1000/float64(invokes), "cpu-ms/batch")
-			b.ReportMetric(float64(warm.PeakRSSBytes)/(1<<20), "peak-RSS-MB")
+			fn.Bench(b, batch, "batch", checkAllSucceeded)
 		})
 	}
 }
 
-func usage(b *testing.B, fn *lambdarie.Function) lambdarie.Usage {
-	b.Helper()
-	u, err := fn.Usage()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return u
-}
-
-func checkAllSucceeded(b *testing.B, answer []byte) {
-	b.Helper()
+func checkAllSucceeded(tb testing.TB, answer []byte) {
+	tb.Helper()
 	if string(answer) != `{"batchItemFailures":[]}` {
-		b.Fatalf("batch answer %s, want no failures", answer)
+		tb.Fatalf("batch answer %s, want no failures", answer)
 	}
 }
 

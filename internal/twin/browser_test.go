@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/twin"
 	"github.com/webhookq/webhookq/internal/webhook"
@@ -206,7 +207,6 @@ func TestWebPage(t *testing.T) {
 	cfg, workflows := writeProject(t, withRetriesFor(t, fmt.Sprintf(pipelineConfig, "https://app.example.com", 1), 50, 15*time.Second))
 	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, DemoTarget: true, TimeScale: 50})
 	client := &http.Client{Timeout: 10 * time.Second}
-	demo := tw.ControlURL + twin.DemoTargetPath
 
 	okID, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-ok", "X-Event-Type": "created"}, []byte(`{"ok":true}`))
 	if err != nil || status != http.StatusOK {
@@ -214,17 +214,7 @@ func TestWebPage(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the first webhook delivered", func() bool { return tw.Demo().Snapshot().Received == 1 })
 
-	resp, err := client.Post(demo+"/fail", "", nil)
-	must(t, err)
-	resp.Body.Close()
-	badID, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-bad", "X-Event-Type": "created"}, []byte(`{"ok":false}`))
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("post: %d %v", status, err)
-	}
-	waitFor(t, 60*time.Second, "the failing webhook parked in the DLQ", func() bool { return len(parkedIDs(t, tw, cfg.DLQName())) == 1 })
-	resp, err = client.Post(demo+"/recover", "", nil)
-	must(t, err)
-	resp.Body.Close()
+	badID := parkOneFailure(t, tw, cfg)
 
 	wd := startBrowser(t)
 	wd.open(tw.ControlURL + "/")
@@ -294,18 +284,7 @@ func TestQueuesPage(t *testing.T) {
 	cfg, workflows := writeProject(t, withRetriesFor(t, fmt.Sprintf(pipelineConfig, "https://app.example.com", 1), 50, 15*time.Second))
 	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, DemoTarget: true, TimeScale: 50})
 	client := &http.Client{Timeout: 10 * time.Second}
-	demo := tw.ControlURL + twin.DemoTargetPath
-	resp, err := client.Post(demo+"/fail", "", nil)
-	must(t, err)
-	resp.Body.Close()
-	badID, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-bad", "X-Event-Type": "created"}, []byte(`{"ok":false}`))
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("post: %d %v", status, err)
-	}
-	waitFor(t, 60*time.Second, "the failing webhook parked in the DLQ", func() bool { return len(parkedIDs(t, tw, cfg.DLQName())) == 1 })
-	resp, err = client.Post(demo+"/recover", "", nil)
-	must(t, err)
-	resp.Body.Close()
+	badID := parkOneFailure(t, tw, cfg)
 
 	wd := startBrowser(t)
 	wd.open(tw.ControlURL + "/queues")
@@ -391,4 +370,24 @@ func TestQueuesPage(t *testing.T) {
 		}
 		return delivered[badID] && delivered[waitingID]
 	})
+}
+
+// parkOneFailure has the demo target fail a webhook of group g-bad until it is
+// parked in the DLQ, then recover; it returns the parked webhook's id.
+func parkOneFailure(t *testing.T, tw *twin.Twin, cfg *config.Config) string {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	demo := tw.ControlURL + twin.DemoTargetPath
+	resp, err := client.Post(demo+"/fail", "", nil)
+	must(t, err)
+	resp.Body.Close()
+	badID, status, err := post(client, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-bad", "X-Event-Type": "created"}, []byte(`{"ok":false}`))
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("post: %d %v", status, err)
+	}
+	waitFor(t, 60*time.Second, "the failing webhook parked in the DLQ", func() bool { return len(parkedIDs(t, tw, cfg.DLQName())) == 1 })
+	resp, err = client.Post(demo+"/recover", "", nil)
+	must(t, err)
+	resp.Body.Close()
+	return badID
 }

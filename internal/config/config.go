@@ -6,7 +6,11 @@
 // and per-route overrides resolved into each Route.
 package config
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Config is a validated routes.yaml.
 type Config struct {
@@ -246,6 +250,12 @@ type Route struct {
 	Retry    Retry
 	Notify   Notify
 	Throttle Throttle
+}
+
+// Carries reports whether the route carries the request header name to the
+// target, names compared as HTTP compares them.
+func (r Route) Carries(name string) bool {
+	return slices.ContainsFunc(r.Headers, func(c string) bool { return strings.EqualFold(c, name) })
 }
 
 // IngressPath is the full ingress path, base path included.

@@ -515,7 +515,7 @@ func (d *decoder) overrides(f fields, r *Route, region string) (budgetInputsBad 
 // not carry: ingress would drop them and every delivery would fail.
 func (d *decoder) verifyHeadersCarried(n *yaml.Node, path string, r Route) {
 	for _, h := range r.Verify.Headers() {
-		if slices.ContainsFunc(r.Headers, func(c string) bool { return strings.EqualFold(c, h) }) {
+		if r.Carries(h) {
 			continue
 		}
 		d.report(resolve(n), path, "scheme %s reads the header %s, which the route does not carry: add it to the route's headers", r.Verify.Scheme, h)

@@ -296,7 +296,7 @@ func (a attempt) verifyInbound(ctx context.Context, v config.Verify, headers map
 func (a attempt) uncarried(v config.Verify) string {
 	var missing []string
 	for _, h := range v.Headers() {
-		if !slices.ContainsFunc(a.route.Headers, func(c string) bool { return strings.EqualFold(c, h) }) {
+		if !a.route.Carries(h) {
 			missing = append(missing, h)
 		}
 	}
@@ -331,7 +331,7 @@ func (a attempt) setHeaders(ctx context.Context, h http.Header, body []byte) err
 	env := a.req.Webhook
 	for k, v := range env.Headers {
 		ck := http.CanonicalHeaderKey(k)
-		if slices.Contains(hopByHop, ck) || !slices.ContainsFunc(a.route.Headers, func(c string) bool { return strings.EqualFold(c, k) }) {
+		if slices.Contains(hopByHop, ck) || !a.route.Carries(k) {
 			continue
 		}
 		h.Set(ck, v)

@@ -156,7 +156,7 @@ func carriedHeaders(route config.Route, rec events.SQSMessage, uncarried *[]stri
 		if !ok {
 			continue
 		}
-		if !slices.ContainsFunc(route.Headers, func(c string) bool { return strings.EqualFold(c, header) }) {
+		if !route.Carries(header) {
 			*uncarried = append(*uncarried, name)
 			continue
 		}

@@ -58,7 +58,7 @@ func BoundCause(s string) string { return Bound(s, MaxCauseBytes-len("…")) }
 // HTML escaping, as Step Functions writes state data (escaping <, > and &
 // would make a body up to six times longer than it is).
 func EncodeInput(env Envelope) ([]byte, error) {
-	return marshalCompact(env)
+	return CompactJSON(env)
 }
 
 // EncodeFailure is the AttrFailure value of f: compact JSON of at most
@@ -67,7 +67,7 @@ func EncodeInput(env Envelope) ([]byte, error) {
 func EncodeFailure(f Failure) (string, error) {
 	fields := []*string{&f.Cause, &f.ExecutionARN, &f.Error}
 	for {
-		b, err := marshalCompact(f)
+		b, err := CompactJSON(f)
 		if err != nil {
 			return "", err
 		}
@@ -140,7 +140,10 @@ func EnvelopeOverhead(route string, headers []string) int {
 	return len(b)
 }
 
-func marshalCompact(v any) ([]byte, error) {
+// CompactJSON is v as Step Functions holds and measures state data: compact,
+// without HTML escaping. The bounds here and the twin's data limit
+// (internal/twin/statemachine) measure with it.
+func CompactJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -33,7 +33,7 @@ func TestEncodeBodyRoundTripsAndPicksTheShorterForm(t *testing.T) {
 			t.Errorf("%s: round trip %q, %v; want %q", tc.name, got, err, tc.raw)
 		}
 		if e.BodyEncoding == EncodingUTF8 {
-			js, _ := marshalCompact(e.Body)
+			js, _ := CompactJSON(e.Body)
 			if jsonStringLen(tc.raw) != len(js) {
 				t.Errorf("%s: jsonStringLen %d, encoding/json wrote %d", tc.name, jsonStringLen(tc.raw), len(js))
 			}
@@ -52,7 +52,7 @@ func FuzzEncodeBody(f *testing.F) {
 		if err != nil || !bytes.Equal(got, raw) {
 			t.Fatalf("round trip %q → %q, %v", raw, got, err)
 		}
-		js, _ := marshalCompact(e.Body)
+		js, _ := CompactJSON(e.Body)
 		if limit := (len(raw)+2)/3*4 + 2; len(js) > limit {
 			t.Fatalf("encoded body is %d bytes of JSON, more than base64's %d", len(js), limit)
 		}

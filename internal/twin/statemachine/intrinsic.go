@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // call is a parsed intrinsic function call, e.g.
@@ -311,7 +313,7 @@ func statesJSONToString(args []any) (any, error) {
 	if s, ok := literalString(v); ok {
 		v = s
 	}
-	b, err := marshalJSON(v)
+	b, err := webhook.CompactJSON(v)
 	if err != nil {
 		return nil, err
 	}
@@ -363,12 +365,12 @@ func statesArrayContains(args []any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("the first argument must be an array, not %s", kind(args[0]))
 	}
-	want, err := marshalJSON(plain(args[1]))
+	want, err := webhook.CompactJSON(plain(args[1]))
 	if err != nil {
 		return nil, err
 	}
 	for _, item := range a {
-		got, err := marshalJSON(item)
+		got, err := webhook.CompactJSON(item)
 		if err == nil && bytes.Equal(got, want) {
 			return true, nil
 		}

@@ -26,18 +26,6 @@ func decodeJSON(b []byte) (any, error) {
 	return v, nil
 }
 
-// marshalJSON encodes compactly without HTML escaping, as Step Functions
-// shows data.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 // formatNumber writes a float the way JSON writers conventionally do:
 // integers without exponent or fraction.
 func formatNumber(f float64) string {

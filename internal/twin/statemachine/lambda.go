@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // Invoker runs a Lambda function by name in process (the local twin hands
@@ -38,7 +40,7 @@ func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
 func taskError(err error) *Error {
 	var fe *FunctionError
 	if errors.As(err, &fe) {
-		cause, mErr := marshalJSON(fe)
+		cause, mErr := webhook.CompactJSON(fe)
 		if mErr != nil {
 			cause = []byte(fe.Message)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/webhookq/webhookq/internal/generate/asl"
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // WorkflowSuffix ends every workflow file name: workflows/<route>.asl.json.
@@ -135,6 +136,6 @@ func Load(dir string, expected map[string][]byte, stateMachineName func(route st
 
 // jsonStringContent escapes v for use inside a JSON string literal.
 func jsonStringContent(v string) string {
-	b, _ := marshalJSON(v)
+	b, _ := webhook.CompactJSON(v)
 	return string(b[1 : len(b)-1])
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/generate/asl"
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // ExpressMaxDuration is the longest an Express execution runs.
@@ -214,7 +215,7 @@ func (x *execution) raw(v any) json.RawMessage {
 	if isObject && x.lastRaw != nil && reflect.ValueOf(m).UnsafePointer() == x.lastObject {
 		return x.lastRaw
 	}
-	b, err := marshalJSON(v)
+	b, err := webhook.CompactJSON(v)
 	if err != nil {
 		return json.RawMessage(fmt.Sprintf("%q", err.Error()))
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/webhookq/webhookq/internal/webhook"
 )
 
 // A template is a compiled payload template (Parameters, ResultSelector): a
@@ -164,7 +166,7 @@ func normalize(v any) any {
 }
 
 func compactJSON(v any) string {
-	b, err := marshalJSON(v)
+	b, err := webhook.CompactJSON(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}

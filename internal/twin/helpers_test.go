@@ -3,9 +3,11 @@ package twin_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,4 +251,17 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startPipeline starts the twin on pipelineConfig (one attempt) with its
+// target at targetURL and its Slack notifications caught by a sink.
+func startPipeline(t *testing.T, targetURL string) (*twin.Twin, *config.Config, *slackSink) {
+	t.Helper()
+	slack := &slackSink{}
+	slackSrv := httptest.NewServer(slack)
+	t.Cleanup(slackSrv.Close)
+	cfg, workflows := writeProject(t, fmt.Sprintf(pipelineConfig, targetURL, 1))
+	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, TimeScale: 50,
+		LookupEnv: func(k string) (string, bool) { return slackSrv.URL, k == "E2E_SLACK_URL" }})
+	return tw, cfg, slack
 }

@@ -32,12 +32,7 @@ func TestLargestBodyThroughTheTwin(t *testing.T) {
 	}}
 	target := httptest.NewServer(rec)
 	defer target.Close()
-	slack := &slackSink{}
-	slackSrv := httptest.NewServer(slack)
-	defer slackSrv.Close()
-	cfg, workflows := writeProject(t, fmt.Sprintf(pipelineConfig, target.URL, 1))
-	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, TimeScale: 50,
-		LookupEnv: func(k string) (string, bool) { return slackSrv.URL, k == "E2E_SLACK_URL" }})
+	tw, cfg, slack := startPipeline(t, target.URL)
 	route, _ := cfg.Route("orders")
 	limits, err := asl.Limits(cfg, route)
 	if err != nil {

@@ -62,12 +62,7 @@ func TestRedrivingAPermanentFailureMovesItOnce(t *testing.T) {
 	rec := &recorder{decide: func(string, []byte) int { return http.StatusBadRequest }}
 	target := httptest.NewServer(rec)
 	defer target.Close()
-	slack := &slackSink{}
-	slackSrv := httptest.NewServer(slack)
-	defer slackSrv.Close()
-	cfg, workflows := writeProject(t, fmt.Sprintf(pipelineConfig, target.URL, 1))
-	tw := startTwin(t, twin.Options{Config: cfg, WorkflowsDir: workflows, TimeScale: 50,
-		LookupEnv: func(k string) (string, bool) { return slackSrv.URL, k == "E2E_SLACK_URL" }})
+	tw, cfg, slack := startPipeline(t, target.URL)
 
 	id, status, err := post(http.DefaultClient, tw.IngressURL+"/hooks/orders", map[string]string{"X-Group": "g-refused", "X-Event-Type": "created"}, []byte(`{"n":1}`))
 	if err != nil || status != http.StatusOK {

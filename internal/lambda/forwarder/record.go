@@ -116,7 +116,8 @@ func parseRecord(cfg *config.Config, rec events.SQSMessage) (parsed, error) {
 		receivedAt = sentTime(rec.Attributes[attrSentTimestamp])
 	}
 
-	headers, err := carriedHeaders(route, rec, &p.uncarried)
+	headers, uncarried, err := carriedHeaders(route, rec)
+	p.uncarried = uncarried
 	if err != nil {
 		return p, err
 	}
@@ -149,24 +150,24 @@ func parseRecord(cfg *config.Config, rec events.SQSMessage) (parsed, error) {
 // the MessageAttributes JSON (terraform/ingress.tf), so a value crafted to
 // close its string could add attributes of its own — headers the target would
 // otherwise receive from webhookq, behind its signature.
-func carriedHeaders(route config.Route, rec events.SQSMessage, uncarried *[]string) (map[string]string, error) {
-	headers := map[string]string{}
+func carriedHeaders(route config.Route, rec events.SQSMessage) (headers map[string]string, uncarried []string, err error) {
+	headers = map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(rec.MessageAttributes)) {
 		header, ok := strings.CutPrefix(name, webhook.AttrHeaderPrefix)
 		if !ok {
 			continue
 		}
 		if !route.Carries(header) {
-			*uncarried = append(*uncarried, name)
+			uncarried = append(uncarried, name)
 			continue
 		}
 		a := rec.MessageAttributes[name]
 		if a.StringValue == nil {
-			return nil, malformed("carried header attribute %q has no string value", name)
+			return nil, nil, malformed("carried header attribute %q has no string value", name)
 		}
 		headers[header] = *a.StringValue
 	}
-	return headers, nil
+	return headers, uncarried, nil
 }
 
 // rawEnvelope is what a record that could not be parsed says about itself,

@@ -244,6 +244,8 @@ resource "aws_apigatewayv2_route" "route" {
 # answer 404 until the stage is deployed (cmd/check says so too).
 check "routes_live" {
   assert {
+    # Terraform renders error_message even when the condition holds, and a
+    # null in a template is an error: coalesce stands in for the command then.
     condition     = local.ingress_deploy_command == null
     error_message = "The routes are on the existing stage \"${local.stage_name}\", which does not deploy by itself: senders get 404 until it is deployed. After this apply (and every apply that changes routes) run:\n  ${coalesce(local.ingress_deploy_command, "-")}\nor turn automatic deployment on (docs/deploy.md, An existing API)."
   }

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/webhookq/webhookq/internal/awssdk"
 	"github.com/webhookq/webhookq/internal/check"
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/secret"
@@ -175,7 +176,7 @@ func awsDeployment(ctx context.Context, cfg *config.Config, o *options) (check.D
 	if out.APIID == "" || out.ProbeKeyARN == "" {
 		return check.Deployment{}, check.Clients{}, fmt.Errorf("the outputs of %s have no api_id or probe_key_arn: apply the module first (terraform -chdir=%s apply)", o.terraformDir, o.terraformDir)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+	awsCfg, err := awssdk.LoadConfig(ctx, awsconfig.WithRegion(cfg.Region))
 	if err != nil {
 		return check.Deployment{}, check.Clients{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
@@ -201,6 +202,7 @@ func localDeployment(ctx context.Context, cfg *config.Config, o *options) (check
 		Region:       cfg.Region,
 		BaseEndpoint: aws.String(strings.TrimSuffix(o.local, "/")),
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		HTTPClient:   awssdk.HTTPClient(),
 	}
 	mappings := lambda.NewFromConfig(awsCfg)
 	list, err := mappings.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{})

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
+	"github.com/webhookq/webhookq/internal/awssdk"
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/tfrun"
 )
@@ -62,7 +63,7 @@ func connect(ctx context.Context, o *options) (*environment, error) {
 	if region != "" {
 		opts = append(opts, awsconfig.WithRegion(region))
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := awssdk.LoadConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}

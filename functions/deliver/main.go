@@ -14,10 +14,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/webhookq/webhookq/internal/awssdk"
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/delivery"
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
@@ -32,7 +33,7 @@ func main() {
 		slog.Error("load config", "error", err.Error())
 		os.Exit(1)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awssdk.LoadConfig(context.Background())
 	if err != nil {
 		slog.Error("load AWS config", "error", err.Error())
 		os.Exit(1)

@@ -23,12 +23,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	lambdaapi "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/webhookq/webhookq/internal/awssdk"
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/forwarder"
 	"github.com/webhookq/webhookq/internal/lambda/metrics"
@@ -51,7 +51,7 @@ func setup(ctx context.Context, log *slog.Logger) (*forwarder.Forwarder, error) 
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awssdk.LoadConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("AWS config: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/webhookq/webhookq/internal/awssdk"
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/forwarder"
 	"github.com/webhookq/webhookq/internal/twin/esm"
@@ -110,7 +111,7 @@ func (t *Twin) clients(region string, sdkTimeout time.Duration, conns int) (*sfn
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 		BaseEndpoint: aws.String(t.ControlURL),
-		HTTPClient:   httpClient,
+		HTTPClient:   awssdk.GuardBodies(httpClient),
 	}
 	return forwarder.NewStatesClient(cfg, sdkTimeout, conns), sqs.NewFromConfig(cfg), lambdaapi.NewFromConfig(cfg)
 }

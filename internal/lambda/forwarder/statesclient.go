@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/webhookq/webhookq/internal/awssdk"
 )
 
 // NewStatesClient is the Step Functions client the forwarder starts
@@ -26,7 +28,7 @@ func NewStatesClient(awsCfg aws.Config, timeout time.Duration, concurrency int) 
 		tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, concurrency)
 	})
 	return sfn.NewFromConfig(awsCfg, func(o *sfn.Options) {
-		o.HTTPClient = httpClient
+		o.HTTPClient = awssdk.GuardBodies(httpClient)
 		// A retried StartSyncExecution would run the workflow again inside
 		// the same Lambda budget; SQS redelivery is the retry.
 		o.RetryMaxAttempts = 1

@@ -53,11 +53,9 @@ type principals struct {
 
 // config is an SDK configuration on moto signing with creds.
 func (p principals) config(creds aws.Credentials) aws.Config {
-	return aws.Config{
-		Region: p.region, BaseEndpoint: aws.String(p.endpoint),
-		Credentials: credentials.StaticCredentialsProvider{Value: creds},
-		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
-	}
+	cfg := testenv.AWSConfig(p.endpoint, p.region)
+	cfg.Credentials = credentials.StaticCredentialsProvider{Value: creds}
+	return cfg
 }
 
 // as returns clients signing with a role's credentials.

@@ -26,6 +26,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/webhookq/webhookq/internal/awssdk"
 )
 
 // RepoRoot is the repository's top folder (the one holding go.mod).
@@ -200,6 +202,7 @@ func AWSConfig(endpoint, region string) aws.Config {
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(endpoint),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   awssdk.HTTPClient(),
 	}
 }
 

@@ -23,8 +23,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
+
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/secret"
+	"github.com/webhookq/webhookq/internal/testkit/testclock"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
@@ -716,25 +718,6 @@ func TestFunctionErrorsAreBounded(t *testing.T) {
 	}
 }
 
-// stepClock is a clock that moves only when told: the target's answer and
-// Sleep advance it.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // An attempt, a Retry-After wait included, ends before its Task state times
 // out — however long the deliver function's own timeout (here the slower
 // route's, 25 s) would let it run. Step Functions starts the next attempt
@@ -759,14 +742,15 @@ func TestAttemptNeverOutlivesItsTaskState(t *testing.T) {
 			slow := cfg.Routes[0]
 			slow.Name, slow.Timeout = "slow", 20*time.Second
 			cfg.Routes = append(cfg.Routes, slow)
-			clock := &stepClock{now: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
+			// The target's answer and Sleep advance the clock.
+			clock := testclock.New(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
 			var waited time.Duration
 			d := newDeliverer(t, cfg, roundTrip(func(r *http.Request) (*http.Response, error) {
-				clock.advance(tc.answerIn)
+				clock.Advance(tc.answerIn)
 				return answer(http.StatusTooManyRequests, http.Header{"Retry-After": {tc.retryAfter}}, "")(r)
 			}), func(c *Config) {
 				c.Now = clock.Now
-				c.Sleep = func(_ context.Context, w time.Duration) error { waited = w; clock.advance(w); return nil }
+				c.Sleep = func(_ context.Context, w time.Duration) error { waited = w; clock.Advance(w); return nil }
 			})
 			// The Lambda's own deadline: the deliver function's timeout is
 			// the largest route's (25 s), longer than this route's state.

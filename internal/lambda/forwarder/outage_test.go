@@ -20,6 +20,7 @@ import (
 
 	"github.com/webhookq/webhookq/internal/config"
 	"github.com/webhookq/webhookq/internal/lambda/forwarder"
+	"github.com/webhookq/webhookq/internal/testkit/testclock"
 	"github.com/webhookq/webhookq/internal/testkit/testenv"
 	"github.com/webhookq/webhookq/internal/twin/esm"
 	"github.com/webhookq/webhookq/internal/twin/fifo"
@@ -34,30 +35,13 @@ import (
 // and a workflow that takes its route's worst case to fail and notifies as
 // the generated ASL does (final attempt, or a permanent error).
 
-// virtualClock is the one clock of an outage test: the queue, the
-// forwarder and the fake workflow read it; executions advance it.
-type virtualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *virtualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *virtualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // outageWorld is the queue, the forwarder and what happened to each webhook.
 type outageWorld struct {
-	t        *testing.T
-	cfg      *config.Config
-	clock    *virtualClock
+	t   *testing.T
+	cfg *config.Config
+	// clock is the outage's one clock: the queue, the forwarder and the
+	// fake workflow read it; executions advance it.
+	clock    *testclock.Clock
 	store    *fifo.Store
 	fwd      *forwarder.Forwarder
 	notifier *fakeNotifier
@@ -89,7 +73,7 @@ func newOutageWorld(t *testing.T, down time.Duration) *outageWorld {
 	for i := range cfg.Routes {
 		cfg.Routes[i].Verify, cfg.Routes[i].Unverified = nil, "the outage tests send unsigned webhooks"
 	}
-	w := &outageWorld{t: t, cfg: cfg, clock: &virtualClock{t: time.Now().Truncate(time.Second)}, notifier: &fakeNotifier{t: t}, notified: map[string]int{}}
+	w := &outageWorld{t: t, cfg: cfg, clock: testclock.New(time.Now().Truncate(time.Second)), notifier: &fakeNotifier{t: t}, notified: map[string]int{}}
 	w.downUntil = w.clock.Now().Add(down)
 	// The route with the longest worst case: a forward invocation fits the
 	// fewest of its executions.

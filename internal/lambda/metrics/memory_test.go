@@ -4,33 +4,20 @@ import (
 	"bytes"
 	"math"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/webhookq/webhookq/internal/testkit/testclock"
 	"github.com/webhookq/webhookq/internal/webhook"
 )
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newTestMemory(t *testing.T) (*Memory, *testClock) {
+func newTestMemory(t *testing.T) (*Memory, *testclock.Clock) {
 	t.Helper()
-	clock := &testClock{t: fixedNow}
-	m, err := NewMemory(testConfig(), clock.now)
+	clock := testclock.New(fixedNow)
+	m, err := NewMemory(testConfig(), clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +30,7 @@ func TestMemoryTotalsAndHistory(t *testing.T) {
 	m.Record(Point{Metric: FailedAttempts, Value: 1, Route: "approvals", Class: ClassServerError},
 		Point{Metric: FailedAttempts, Value: 1, Route: "approvals", Class: ClassTimeout})
 	m.Record(Point{Metric: Backlog, Value: 7, Route: "approvals"})
-	clock.add(3 * HistoryStep)
+	clock.Advance(3 * HistoryStep)
 	m.Record(Point{Metric: Delivered, Value: 1, Route: "approvals"}, Point{Metric: Backlog, Value: 2, Route: "approvals"})
 
 	if got := m.Total(Delivered, "approvals"); got != 3 {
@@ -63,7 +50,7 @@ func TestMemoryTotalsAndHistory(t *testing.T) {
 	if got := b[HistorySteps-4:]; got[0] != 7 || got[1] != 7 || got[2] != 7 || got[3] != 2 {
 		t.Errorf("backlog history ends %v, want 7 carried over then 2", got)
 	}
-	clock.add(HistorySteps * HistoryStep)
+	clock.Advance(HistorySteps * HistoryStep)
 	for _, v := range m.History(Delivered, "approvals") {
 		if v != 0 {
 			t.Fatalf("history older than the window is kept: %v", m.History(Delivered, "approvals"))

@@ -4,12 +4,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/webhookq/webhookq/internal/testkit/testclock"
 )
 
 // StatsBy counts per value of an attribute, by state, with the oldest
 // message's send time: the twin's per-route backlog and its age.
 func TestStatsBy(t *testing.T) {
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), c)
 	mustCreate(t, s, "q.fifo", fifoAttrs())
 	send := func(route, group, body string) {
@@ -23,7 +25,7 @@ func TestStatsBy(t *testing.T) {
 		}
 	}
 	send("orders", "g1", "a")
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	send("orders", "g2", "b")
 	send("refunds", "g3", "c")
 	send("", "g4", "d")
@@ -31,7 +33,7 @@ func TestStatsBy(t *testing.T) {
 	if got := receive(t, s, "q.fifo", 1, 30*time.Second); len(got) != 1 || got[0].Body != "a" {
 		t.Fatalf("received %v", bodies(got))
 	}
-	c.advance(10 * time.Second)
+	c.Advance(10 * time.Second)
 
 	by, err := s.StatsBy("q.fifo", "webhook-route")
 	if err != nil {

@@ -6,29 +6,17 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/webhookq/webhookq/internal/testkit/testclock"
 )
 
-// clock is a settable time source for retention and window tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func openTestStore(t *testing.T, path string, c *clock) *Store {
+func openTestStore(t *testing.T, path string, c *testclock.Clock) *Store {
 	t.Helper()
 	opts := Options{JanitorInterval: 10 * time.Millisecond}
 	if c != nil {
-		opts.Clock = c.now
+		opts.Clock = c.Now
 	}
 	s, err := Open(path, opts)
 	if err != nil {
@@ -124,7 +112,7 @@ func TestGroupOrderAndInFlightLock(t *testing.T) {
 
 func TestDeduplication(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	c := testclock.New(time.Unix(1_700_000_000, 0))
 	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), c)
 	mustCreate(t, s, "q.fifo", fifoAttrs())
 	a := mustSend(t, s, "q.fifo", "g", "same")
@@ -143,7 +131,7 @@ func TestDeduplication(t *testing.T) {
 	if st, _ := s.Stats("q.fifo"); st.Visible != 2 {
 		t.Fatalf("visible = %d, want 2", st.Visible)
 	}
-	c.advance(DedupWindow + time.Second)
+	c.Advance(DedupWindow + time.Second)
 	z := mustSend(t, s, "q.fifo", "g", "same")
 	if z.Duplicate || z.MessageID == a.MessageID {
 		t.Fatalf("after the window the same body must enqueue anew: %+v", z)
@@ -265,13 +253,13 @@ func TestRestartKeepsMessagesAndInFlightState(t *testing.T) {
 
 func TestRetention(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	c := testclock.New(time.Unix(1_700_000_000, 0))
 	s := openTestStore(t, filepath.Join(t.TempDir(), "q.db"), c)
 	mustCreate(t, s, "q.fifo", fifoAttrs(AttrMessageRetentionPeriod, "60"))
 	mustSend(t, s, "q.fifo", "g", "old")
-	c.advance(30 * time.Second)
+	c.Advance(30 * time.Second)
 	mustSend(t, s, "q.fifo", "g", "young")
-	c.advance(31 * time.Second)
+	c.Advance(31 * time.Second)
 	if got := receive(t, s, "q.fifo", 10, time.Minute); !equal(bodies(got), []string{"young"}) {
 		t.Fatalf("after retention of the first: %v", bodies(got))
 	}
